@@ -1,0 +1,85 @@
+"""Llama building blocks as pure functions: RMSNorm, GQA attention (full and cached), SwiGLU MLP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.model.rope import apply_rope
+from selfchallenge_jax.sharding.rules import constrain
+
+
+def rms_norm(x: jax.Array, scale: jax.Array, eps: float) -> jax.Array:
+  """x * rsqrt(mean(x^2) + eps) * scale, statistics in float32 (as HF does)."""
+  x32 = x.astype(jnp.float32)
+  normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + eps)
+  return (normed.astype(x.dtype) * scale.astype(x.dtype))
+
+
+def _project_qkv(p: dict[str, Any], x: jax.Array, positions: jax.Array, inv_freq: np.ndarray,
+                 config: LlamaConfig) -> tuple[jax.Array, jax.Array, jax.Array]:
+  dt = config.activation_dtype
+  q = jnp.einsum("btd,dhk->bthk", x, p["q_proj"].astype(dt))
+  k = jnp.einsum("btd,dhk->bthk", x, p["k_proj"].astype(dt))
+  v = jnp.einsum("btd,dhk->bthk", x, p["v_proj"].astype(dt))
+  q = constrain(apply_rope(q, positions, inv_freq), ("batch", "seq", "act_heads", None))
+  k = constrain(apply_rope(k, positions, inv_freq), ("batch", "seq", "act_kv_heads", None))
+  v = constrain(v, ("batch", "seq", "act_kv_heads", None))
+  return q, k, v
+
+
+def _attend(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
+            config: LlamaConfig) -> jax.Array:
+  """q [B, T, H, Dh], k/v [B, S, K, Dh], mask bool [B, T, S] -> [B, T, H, Dh]."""
+  B, T, H, Dh = q.shape
+  K = k.shape[2]
+  q = q.reshape(B, T, K, H // K, Dh)
+  scores = jnp.einsum("btkgd,bskd->bkgts", q, k, preferred_element_type=jnp.float32)
+  scores = scores * (1.0 / np.sqrt(Dh))
+  scores = jnp.where(mask[:, None, None, :, :], scores, jnp.finfo(jnp.float32).min)
+  probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+  out = jnp.einsum("bkgts,bskd->btkgd", probs, v)
+  return out.reshape(B, T, H, Dh)
+
+
+def _output(p: dict[str, Any], out: jax.Array, config: LlamaConfig) -> jax.Array:
+  y = jnp.einsum("bthk,hkd->btd", out, p["o_proj"].astype(config.activation_dtype))
+  return constrain(y, ("batch", "seq", "act_embed"))
+
+
+def attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
+              inv_freq: np.ndarray, config: LlamaConfig) -> jax.Array:
+  """Self-attention over the sequence itself; mask bool [B, T, T]."""
+  q, k, v = _project_qkv(p, x, positions, inv_freq, config)
+  return _output(p, _attend(q, k, v, mask, config), config)
+
+
+def cached_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
+                     write_idx: jax.Array, k_cache: jax.Array, v_cache: jax.Array,
+                     inv_freq: np.ndarray, config: LlamaConfig):
+  """Writes the new K/V at write_idx [B, T] (index S = dropped) then attends over the cache.
+
+  k_cache, v_cache: [B, S, K, Dh] for this layer; mask bool [B, T, S].
+  """
+  q, k, v = _project_qkv(p, x, positions, inv_freq, config)
+  batch_idx = jnp.arange(x.shape[0])[:, None]
+  k_cache = k_cache.at[batch_idx, write_idx].set(k.astype(k_cache.dtype), mode="drop")
+  v_cache = v_cache.at[batch_idx, write_idx].set(v.astype(v_cache.dtype), mode="drop")
+  k_cache = constrain(k_cache, ("batch", "cache_seq", "act_kv_heads", None))
+  v_cache = constrain(v_cache, ("batch", "cache_seq", "act_kv_heads", None))
+  out = _attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask, config)
+  return _output(p, out, config), k_cache, v_cache
+
+
+def mlp(p: dict[str, Any], x: jax.Array, config: LlamaConfig) -> jax.Array:
+  """SwiGLU: down(silu(gate(x)) * up(x))."""
+  dt = config.activation_dtype
+  gate = jnp.einsum("btd,df->btf", x, p["gate_proj"].astype(dt))
+  up = jnp.einsum("btd,df->btf", x, p["up_proj"].astype(dt))
+  h = constrain(jax.nn.silu(gate) * up, ("batch", "seq", "act_mlp"))
+  return constrain(jnp.einsum("btf,fd->btd", h, p["down_proj"].astype(dt)),
+                   ("batch", "seq", "act_embed"))

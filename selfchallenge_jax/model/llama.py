@@ -1,0 +1,179 @@
+"""Llama as pure functions of a params pytree: init, training forward, cached forward.
+
+Params pytree (leaf paths are stable names: the HF key map, the sharding rules and orbax key on them;
+per-layer weights are stacked on a leading `layers` axis and run under lax.scan):
+
+  embed/embedding              [V, D]
+  layers/attn_norm/scale       [L, D]
+  layers/attn/q_proj           [L, D, H, Dh]
+  layers/attn/k_proj           [L, D, K, Dh]
+  layers/attn/v_proj           [L, D, K, Dh]
+  layers/attn/o_proj           [L, H, Dh, D]
+  layers/mlp_norm/scale        [L, D]
+  layers/mlp/gate_proj         [L, D, F]
+  layers/mlp/up_proj           [L, D, F]
+  layers/mlp/down_proj         [L, F, D]
+  final_norm/scale             [D]
+  lm_head/kernel               [D, V]   (absent when tie_embeddings)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from selfchallenge_jax.model import layers
+from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.model.kv_cache import KVCache
+from selfchallenge_jax.model.rope import inverse_frequencies
+from selfchallenge_jax.sharding.rules import constrain
+
+Params = dict[str, Any]
+
+
+def param_shapes(config: LlamaConfig) -> dict[str, Any]:
+  """Pytree of (shape, logical axes) per parameter: the single source of the params layout."""
+  L, D, V, F = config.num_layers, config.d_model, config.vocab_size, config.mlp_dim
+  H, K, Dh = config.num_heads, config.num_kv_heads, config.resolved_head_dim
+  tree = {
+      "embed": {"embedding": ((V, D), ("vocab", "embed"))},
+      "layers": {
+          "attn_norm": {"scale": ((L, D), ("layers", "norm"))},
+          "attn": {
+              "q_proj": ((L, D, H, Dh), ("layers", "embed", "heads", "head_dim")),
+              "k_proj": ((L, D, K, Dh), ("layers", "embed", "kv_heads", "head_dim")),
+              "v_proj": ((L, D, K, Dh), ("layers", "embed", "kv_heads", "head_dim")),
+              "o_proj": ((L, H, Dh, D), ("layers", "heads", "head_dim", "embed")),
+          },
+          "mlp_norm": {"scale": ((L, D), ("layers", "norm"))},
+          "mlp": {
+              "gate_proj": ((L, D, F), ("layers", "embed", "mlp")),
+              "up_proj": ((L, D, F), ("layers", "embed", "mlp")),
+              "down_proj": ((L, F, D), ("layers", "mlp", "embed")),
+          },
+      },
+      "final_norm": {"scale": ((D,), ("norm",))},
+  }
+  if not config.tie_embeddings:
+    tree["lm_head"] = {"kernel": ((D, V), ("embed", "vocab"))}
+  return tree
+
+
+def _is_spec(x: Any) -> bool:
+  return isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], tuple)
+
+
+def param_logical_axes(config: LlamaConfig) -> dict[str, Any]:
+  return jax.tree.map(lambda s: s[1], param_shapes(config), is_leaf=_is_spec)
+
+
+def abstract_params(config: LlamaConfig) -> dict[str, Any]:
+  """ShapeDtypeStructs of the params (no memory), e.g. for orbax restore or AOT compilation."""
+  dtype = config.params_dtype
+  return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s[0], dtype), param_shapes(config),
+                      is_leaf=_is_spec)
+
+
+def init_params(config: LlamaConfig, key: jax.Array, std: float = 0.02) -> Params:
+  """Random init (normal(std) weights as HF's initializer_range, unit norm scales)."""
+  specs = param_shapes(config)
+  leaves, treedef = jax.tree.flatten(specs, is_leaf=_is_spec)
+  keys = jax.random.split(key, len(leaves))
+  paths = [p for p, _ in jax.tree_util.tree_flatten_with_path(specs, is_leaf=_is_spec)[0]]
+  out = []
+  for path, (shape, _), k in zip(paths, leaves, keys):
+    name = jax.tree_util.keystr(path)
+    if "scale" in name:
+      out.append(jnp.ones(shape, config.params_dtype))
+    else:
+      out.append((std * jax.random.normal(k, shape, jnp.float32)).astype(config.params_dtype))
+  return jax.tree.unflatten(treedef, out)
+
+
+def _embed(params: Params, tokens: jax.Array, config: LlamaConfig) -> jax.Array:
+  x = jnp.take(params["embed"]["embedding"], tokens, axis=0).astype(config.activation_dtype)
+  return constrain(x, ("batch", "seq", "act_embed"))
+
+
+def _lm_head(params: Params, x: jax.Array, config: LlamaConfig) -> jax.Array:
+  x = layers.rms_norm(x, params["final_norm"]["scale"], config.norm_eps)
+  if config.tie_embeddings:
+    kernel = params["embed"]["embedding"].astype(config.activation_dtype).T
+  else:
+    kernel = params["lm_head"]["kernel"].astype(config.activation_dtype)
+  logits = jnp.einsum("btd,dv->btv", x, kernel, preferred_element_type=jnp.float32)
+  return constrain(logits, ("batch", "seq", "act_vocab"))
+
+
+def hidden_states(params: Params, tokens: jax.Array, positions: jax.Array,
+                  attention_mask: jax.Array, config: LlamaConfig) -> jax.Array:
+  """Final-layer hidden states [B, T, D] (before the final norm).
+
+  tokens, positions: int [B, T]; attention_mask: bool [B, T], True for real tokens (left or right
+  padding both work: a query attends to keys that are real and not after it in the sequence).
+  """
+  inv_freq = inverse_frequencies(config)
+  T = tokens.shape[1]
+  causal = jnp.tril(jnp.ones((T, T), dtype=bool))
+  mask = causal[None] & attention_mask[:, None, :].astype(bool)            # [B, T(q), T(k)]
+
+  def block(x, layer):
+    x = x + layers.attention(layer["attn"], layers.rms_norm(x, layer["attn_norm"]["scale"],
+                                                            config.norm_eps),
+                             positions, mask, inv_freq, config)
+    x = x + layers.mlp(layer["mlp"], layers.rms_norm(x, layer["mlp_norm"]["scale"], config.norm_eps),
+                       config)
+    return constrain(x, ("batch", "seq", "act_embed")), None
+
+  if config.remat:
+    block = jax.checkpoint(block, policy=jax.checkpoint_policies.nothing_saveable)
+  x, _ = jax.lax.scan(block, _embed(params, tokens, config), params["layers"])
+  return x
+
+
+def forward(params: Params, tokens: jax.Array, positions: jax.Array, attention_mask: jax.Array,
+            config: LlamaConfig) -> jax.Array:
+  """Training forward: float32 logits [B, T, V] for the full sequence."""
+  return _lm_head(params, hidden_states(params, tokens, positions, attention_mask, config), config)
+
+
+def lm_head_logits(params: Params, hidden: jax.Array, config: LlamaConfig) -> jax.Array:
+  """Logits [B, T, V] from hidden states, for losses that chunk the sequence."""
+  return _lm_head(params, hidden, config)
+
+
+def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_new: jax.Array,
+                   cache: KVCache, config: LlamaConfig) -> tuple[jax.Array, KVCache]:
+  """Cached forward for prefill, extend-prefill and decode.
+
+  tokens, positions: int [B, T], the next T tokens of each slot; num_new: int [B], how many of them
+  are real (the rest is padding and is neither written to the cache nor counted). Their K/V are
+  written at cache.lengths[b] + t, and query t attends to cache keys j <= cache.lengths[b] + t.
+  Returns float32 logits [B, T, V] and the cache with lengths += num_new.
+  """
+  inv_freq = inverse_frequencies(config)
+  B, T = tokens.shape
+  S = cache.max_len
+  start = cache.lengths                                                         # [B]
+  t = jnp.arange(T)
+  write_idx = jnp.where(t[None, :] < num_new[:, None], start[:, None] + t[None, :], S)   # S = drop
+  key_pos = jnp.arange(S)
+  mask = key_pos[None, None, :] <= (start[:, None] + t[None, :])[:, :, None]   # [B, T, S]
+
+  def block(x, layer_and_cache):
+    layer, k_cache, v_cache = layer_and_cache
+    h = layers.rms_norm(x, layer["attn_norm"]["scale"], config.norm_eps)
+    attn_out, k_cache, v_cache = layers.cached_attention(layer["attn"], h, positions, mask,
+                                                         write_idx, k_cache, v_cache, inv_freq,
+                                                         config)
+    x = x + attn_out
+    x = x + layers.mlp(layer["mlp"], layers.rms_norm(x, layer["mlp_norm"]["scale"], config.norm_eps),
+                       config)
+    return constrain(x, ("batch", "seq", "act_embed")), (k_cache, v_cache)
+
+  x, (k, v) = jax.lax.scan(block, _embed(params, tokens, config),
+                           (params["layers"], cache.k, cache.v))
+  new_cache = KVCache(k=k, v=v, lengths=start + num_new.astype(start.dtype))
+  return _lm_head(params, x, config), new_cache
