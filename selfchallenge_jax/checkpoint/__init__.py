@@ -1,0 +1,1 @@
+"""Orbax train-state checkpoints and HF safetensors import/export."""

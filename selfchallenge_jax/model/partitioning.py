@@ -1,0 +1,22 @@
+"""Shardings of the params pytree on a mesh, derived from the rule table (sharding/rules.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from jax.sharding import Mesh
+
+from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.model.llama import abstract_params, param_logical_axes
+from selfchallenge_jax.sharding.rules import tree_shardings
+
+
+def param_shardings(config: LlamaConfig, mesh: Mesh) -> dict[str, Any]:
+  """NamedSharding per parameter, as the rule table gives for its logical axes and shape."""
+  return tree_shardings(param_logical_axes(config), abstract_params(config), mesh)
+
+
+def shard_params(params: dict[str, Any], config: LlamaConfig, mesh: Mesh) -> dict[str, Any]:
+  """Places (or reshards) params onto `mesh` in the training layout."""
+  return jax.device_put(params, param_shardings(config, mesh))
