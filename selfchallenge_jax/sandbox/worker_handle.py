@@ -1,0 +1,126 @@
+"""The pool's side of one worker process: start, handshake, send a task, kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from selfchallenge_jax.sandbox import protocol
+from selfchallenge_jax.sandbox.limits import SandboxLimits
+
+# Registers the two packages without running their __init__ (which imports absl from
+# site-packages, unavailable under -S), then runs the worker loop.
+_BOOTSTRAP = """
+import sys, types
+root = sys.argv[1]
+for name, path in (("selfchallenge_jax", root + "/selfchallenge_jax"),
+                   ("selfchallenge_jax.sandbox", root + "/selfchallenge_jax/sandbox")):
+  module = types.ModuleType(name)
+  module.__path__ = [path]
+  sys.modules[name] = module
+from selfchallenge_jax.sandbox import zygote
+zygote.main()
+"""
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_MAX_REPLY = 1 << 20
+_START_TIMEOUT_S = 60.0    # interpreter start + preload + probe; generous on a loaded machine
+_REPLY_GRACE_S = 5.0       # worker overhead on top of the task's wall limit
+
+
+class WorkerLost(Exception):
+  """The worker died, hung or spoke garbage; the caller replaces it.
+
+  `retryable`: the worker was found dead (closed pipe) rather than hung, e.g. killed while idle;
+  the task is worth one more try on a fresh worker.
+  """
+
+  def __init__(self, message: str, retryable: bool = False) -> None:
+    super().__init__(message)
+    self.retryable = retryable
+
+
+class WorkerHandle:
+  def __init__(self, index: int, uid: int, workdir: str, limits: SandboxLimits,
+               layers_wanted: list[str]) -> None:
+    self.index = index
+    self.uid = uid
+    self.workdir = workdir
+    self.limits = limits
+    self.layers_wanted = layers_wanted
+    self.proc: subprocess.Popen[bytes] | None = None
+    self.hello: dict[str, Any] = {}
+
+  @property
+  def pid(self) -> int | None:
+    return self.proc.pid if self.proc is not None else None
+
+  def alive(self) -> bool:
+    return self.proc is not None and self.proc.poll() is None
+
+  def start(self) -> None:
+    """Launches the interpreter and sends its config; `handshake` collects the probe result."""
+    self.proc = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _BOOTSTRAP, _REPO_ROOT],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={}, cwd=self.workdir,
+        start_new_session=True, close_fds=True, bufsize=0)
+    for stream in (self.proc.stdin, self.proc.stdout):
+      os.set_blocking(stream.fileno(), False)
+    config = {"uid": self.uid, "workdir": self.workdir, "limits": self.limits.to_wire(),
+              "layers_wanted": self.layers_wanted}
+    self._send(json.dumps(config).encode(), time.monotonic() + _START_TIMEOUT_S)
+
+  def handshake(self) -> dict[str, Any]:
+    hello = self._receive(time.monotonic() + _START_TIMEOUT_S)
+    if not (isinstance(hello, dict) and isinstance(hello.get("layers"), dict)
+            and isinstance(hello.get("landlock_abi"), int)):
+      raise WorkerLost(f"worker {self.index} sent a malformed hello")
+    self.hello = hello
+    return hello
+
+  def call(self, header: bytes, kwargs_json: bytes) -> Any:
+    """Sends one task and returns the decoded reply; raises WorkerLost (and kills) on failure."""
+    try:
+      send_deadline = time.monotonic() + self.limits.wall_s + _REPLY_GRACE_S
+      self._send(header, send_deadline)
+      self._send(kwargs_json, send_deadline)
+      return self._receive(time.monotonic() + self.limits.wall_s + _REPLY_GRACE_S)
+    except WorkerLost:
+      self.kill()
+      raise
+
+  def _send(self, payload: bytes, deadline: float) -> None:
+    assert self.proc is not None and self.proc.stdin is not None
+    try:
+      protocol.write_frame(self.proc.stdin.fileno(), payload, deadline)
+    except (protocol.ProtocolError, OSError) as e:
+      raise WorkerLost(f"worker {self.index}: {e}",
+                       retryable=not isinstance(e, protocol.DeadlineExceeded)) from e
+
+  def _receive(self, deadline: float) -> Any:
+    assert self.proc is not None and self.proc.stdout is not None
+    try:
+      return json.loads(protocol.read_frame(self.proc.stdout.fileno(), _MAX_REPLY, deadline))
+    except (protocol.ProtocolError, OSError) as e:
+      raise WorkerLost(f"worker {self.index}: {e}",
+                       retryable=not isinstance(e, protocol.DeadlineExceeded)) from e
+    except (ValueError, RecursionError) as e:
+      raise WorkerLost(f"worker {self.index} sent malformed JSON: {e}") from e
+
+  def kill(self) -> None:
+    """Kills the worker's process group; its task children die with it (parent-death signal)."""
+    if self.proc is None:
+      return
+    try:
+      os.killpg(self.proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+      pass
+    self.proc.wait()
+    for stream in (self.proc.stdin, self.proc.stdout):
+      if stream is not None:
+        stream.close()
+    self.proc = None

@@ -1,0 +1,271 @@
+"""The worker process: a pre-warmed interpreter that forks one confined child per task.
+
+Started by the pool as `python -I -S -c BOOTSTRAP <repo root>` with an empty environment, so it
+imports nothing from site-packages and leaks no secrets through /proc/<pid>/environ. Protocol on
+its stdin/stdout (see protocol.py), all frames JSON:
+  pool -> worker: config {"uid", "workdir", "limits", "layers_wanted"}
+  worker -> pool: hello  {"pid", "layers": {name: bool}, "landlock_abi", "message"}
+  pool -> worker: task header {"source", "function"} then a raw kwargs-JSON frame
+  worker -> pool: reply  {"status", "value", "error_kind", "exception_type", "message", "output"}
+The worker stays root (it must reset the work directory and kill children); children drop to the
+worker's uid, so they can neither signal the worker nor read other workers' files.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import select
+import shutil
+import signal
+import sys
+import time
+from typing import Any
+
+from selfchallenge_jax.sandbox import child, confine, landlock, protocol, seccomp_filter
+
+# Imported once here so children need no file access to use them (the interpreter may live under a
+# directory the children's uid cannot read, e.g. /root/.pyenv). Verifiers may import these.
+PRELOADED_MODULES = (
+    "_socket", "ast", "base64", "bisect", "calendar", "collections", "collections.abc", "copy",
+    "csv", "dataclasses", "datetime", "decimal", "difflib", "enum", "fractions", "functools",
+    "hashlib", "heapq", "io", "itertools", "json", "math", "operator", "random", "re", "socket",
+    "statistics", "string", "textwrap", "threading", "time", "typing", "unicodedata",
+)
+_MAX_CONTROL_FRAME = 1 << 20
+_OUTPUT_TAIL = 4096
+# Error kinds a child may report (child.py); anything else is treated as a crash.
+_CHILD_ERROR_KINDS = frozenset({
+    "syntax", "exception", "missing_function", "memory", "result_too_large", "bad_return_type",
+    "bad_input", "exit", "sandbox_setup"})
+_SIGNAL_NAMES = {s.value: s.name for s in signal.Signals}
+
+
+def _preload() -> None:
+  for name in PRELOADED_MODULES:
+    __import__(name)
+  # Warm the compiler and json once so children do not each pay first-use costs.
+  exec(compile("def _warm(x):\n  return sorted(x)\n", "<warm>", "exec"), {})
+  json.loads(json.dumps({"a": [1, 2.5, "x", None, True]}))
+
+
+def _reset_workdir(workdir: str, uid: int | None) -> None:
+  """Empties the work directory (the previous child may have left anything, even symlinks)."""
+  for entry in os.scandir(workdir):
+    if entry.is_dir(follow_symlinks=False):
+      shutil.rmtree(entry.path, ignore_errors=True)   # does not follow symlinks on Linux
+    else:
+      try:
+        os.unlink(entry.path)
+      except FileNotFoundError:
+        pass
+  if uid is not None:
+    os.chown(workdir, uid, uid)
+  os.chmod(workdir, 0o700)
+
+
+class Worker:
+  """Runs tasks one at a time; each task is a fork with a wall deadline enforced here."""
+
+  def __init__(self, config: dict[str, Any]) -> None:
+    self.limits = config["limits"]
+    self.workdir: str = config["workdir"]
+    wanted = set(config["layers_wanted"])
+    self.layers: dict[str, bool] = {"rlimits": False, "uid": False, "netns": False,
+                                    "landlock": False, "seccomp": False}
+    self.message = ""
+    if "netns" in wanted:
+      self.layers["netns"] = self._try(confine.unshare_network)
+    self.landlock_abi = landlock.abi_version() if "landlock" in wanted else 0
+    ruleset_fd = None
+    if self.landlock_abi > 0:
+      read_paths = [p for p in sys.path if os.path.isdir(p)]
+      ruleset_fd = self._try(lambda: landlock.make_ruleset(read_paths, [self.workdir])) or None
+    self.setup = child.ChildSetup(
+        workdir=self.workdir,
+        uid=config["uid"] if os.geteuid() == 0 and "uid" in wanted else None,
+        ruleset_fd=ruleset_fd,
+        seccomp_program=seccomp_filter.build_filter() if (
+            "seccomp" in wanted and seccomp_filter.supported()) else None,
+        cpu_s=self.limits["cpu_s"], memory_bytes=self.limits["memory_bytes"],
+        max_open_files=self.limits["max_open_files"],
+        max_output_bytes=self.limits["max_output_bytes"],
+        max_result_bytes=self.limits["max_result_bytes"], worker_pid=os.getpid())
+
+  def _try(self, fn: Any) -> Any:
+    try:
+      result = fn()
+    except OSError as e:
+      self.message += f"{getattr(fn, '__name__', 'layer')}: {e}; "
+      return False
+    return True if result is None else result
+
+  def probe(self) -> None:
+    """Runs the probe child and keeps only layers that demonstrably work."""
+    reply = self._fork_and_wait(lambda r, o: child.probe(self.setup, r, o))
+    found = reply.get("value", {}).get("layers", {}) if reply["status"] == "returned" else {}
+    self.message += reply.get("value", {}).get("message", "") if isinstance(
+        reply.get("value"), dict) else reply.get("message", "")
+    for name in ("rlimits", "uid", "landlock", "seccomp"):
+      self.layers[name] = bool(found.get(name))
+    # Children only apply what was proven to work; a layer that failed the probe is dropped.
+    self.setup = child.ChildSetup(**{
+        **self.setup.__dict__,
+        "uid": self.setup.uid if self.layers["uid"] else None,
+        "ruleset_fd": self.setup.ruleset_fd if self.layers["landlock"] else None,
+        "seccomp_program": self.setup.seccomp_program if self.layers["seccomp"] else None,
+    })
+
+  def run(self, header: dict[str, Any], kwargs_json: bytes) -> dict[str, Any]:
+    source, function = header["source"], header["function"]
+    return self._fork_and_wait(
+        lambda r, o: child.run_task(self.setup, source, function, kwargs_json, r, o))
+
+  def _fork_and_wait(self, child_main: Any) -> dict[str, Any]:
+    _reset_workdir(self.workdir, self.setup.uid)
+    out_fd = os.open(os.path.join(self.workdir, ".output"),
+                     os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    if self.setup.uid is not None:
+      os.fchown(out_fd, self.setup.uid, self.setup.uid)
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+      try:
+        os.close(read_fd)
+        child_main(write_fd, out_fd)
+      finally:
+        os._exit(1)
+    os.close(write_fd)
+    try:
+      return self._supervise(pid, read_fd, out_fd, start)
+    finally:
+      os.close(read_fd)
+      os.close(out_fd)
+
+  def _supervise(self, pid: int, read_fd: int, out_fd: int, start: float) -> dict[str, Any]:
+    """Waits on the child itself (pidfd), never for pipe EOF: escaped writers cannot stall us."""
+    cap = self.limits["max_result_bytes"] + 4096
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(read_fd, select.POLLIN)
+    deadline = start + self.limits["wall_s"]
+    buffer = bytearray()
+    timed_out = too_large = exited = False
+    try:
+      while not exited:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+          timed_out = True
+          break
+        for fd, _ in poller.poll(max(1, int(remaining * 1000))):
+          if fd == pidfd:
+            exited = True
+          elif not self._drain(read_fd, buffer, cap, poller):
+            too_large = True
+            exited = True
+      _kill_group(pid)
+      _, status, usage = os.wait4(pid, 0)
+      os.set_blocking(read_fd, False)
+      if not self._drain(read_fd, buffer, cap, None):
+        too_large = True
+    finally:
+      os.close(pidfd)
+    output_size = os.fstat(out_fd).st_size
+    output = _tail(out_fd, output_size)
+    return self._classify(status, usage.ru_utime + usage.ru_stime, timed_out, too_large,
+                          bytes(buffer), output_size, output)
+
+  @staticmethod
+  def _drain(fd: int, buffer: bytearray, cap: int, poller: Any) -> bool:
+    """Reads what is available; False once the child sent more than `cap` bytes."""
+    while True:
+      try:
+        chunk = os.read(fd, 65536)
+      except BlockingIOError:
+        return True
+      if not chunk:
+        if poller is not None:
+          poller.unregister(fd)
+        return True
+      buffer += chunk
+      if len(buffer) > cap:
+        return False
+      if poller is not None:
+        return True
+
+  def _classify(self, status: int, cpu_used: float, timed_out: bool, too_large: bool,
+                report: bytes, output_size: int, output: str) -> dict[str, Any]:
+    limits = self.limits
+    signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    def error(kind: str, message: str, exception_type: str = "") -> dict[str, Any]:
+      return {"status": "error", "value": None, "error_kind": kind,
+              "exception_type": exception_type, "message": message, "output": output}
+    if timed_out:
+      return {**error("", f"wall time limit of {limits['wall_s']} s exceeded"), "status": "timeout"}
+    if signum == signal.SIGXCPU or (signum == signal.SIGKILL and cpu_used >= limits["cpu_s"]):
+      return {**error("", f"CPU time limit of {limits['cpu_s']} s exceeded"), "status": "timeout"}
+    if signum == signal.SIGXFSZ or output_size >= limits["max_output_bytes"]:
+      return error("output_too_large", f"output reached the cap of {limits['max_output_bytes']} bytes")
+    if too_large:
+      return error("result_too_large", f"result exceeds {limits['max_result_bytes']} bytes")
+    if report:
+      try:
+        parsed = json.loads(report)
+      except (ValueError, RecursionError) as e:
+        return error("crashed", f"unreadable result: {type(e).__name__}")
+      if isinstance(parsed, dict) and parsed.get("ok") is True:
+        return {"status": "returned", "value": parsed.get("value"), "error_kind": "",
+                "exception_type": "", "message": "", "output": output}
+      if isinstance(parsed, dict) and parsed.get("ok") is False:
+        kind = parsed.get("kind")
+        return error(kind if kind in _CHILD_ERROR_KINDS else "crashed",
+                     str(parsed.get("message", ""))[:4096], str(parsed.get("type", ""))[:200])
+      return error("crashed", "malformed result")
+    if signum is not None:
+      name = _SIGNAL_NAMES.get(signum, str(signum))
+      return error("crashed", f"killed by signal {name}")
+    return error("exit", f"exited with code {os.WEXITSTATUS(status)} without a result")
+
+
+def _kill_group(pid: int) -> None:
+  for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+    try:
+      target()
+    except (ProcessLookupError, PermissionError):
+      pass
+
+
+def _tail(fd: int, size: int) -> str:
+  start = max(0, size - _OUTPUT_TAIL)
+  return os.pread(fd, min(size, _OUTPUT_TAIL), start).decode("utf-8", "replace")
+
+
+def main() -> None:
+  # Move the protocol pipes off fds 0/1 so a stray print can never corrupt a frame.
+  proto_in, proto_out = os.dup(0), os.dup(1)
+  devnull = os.open(os.devnull, os.O_RDWR)
+  os.dup2(devnull, 0)
+  os.dup2(devnull, 1)
+  confine.die_with_parent()
+  config = json.loads(protocol.read_frame(proto_in, _MAX_CONTROL_FRAME))
+  _preload()
+  worker = Worker(config)
+  gc.collect()
+  gc.freeze()   # children then share the warm heap instead of copying it on first GC
+  worker.probe()
+  hello = {"pid": os.getpid(), "layers": worker.layers, "landlock_abi": worker.landlock_abi,
+           "message": worker.message}
+  protocol.write_frame(proto_out, json.dumps(hello).encode())
+  max_request = config["limits"]["max_request_bytes"]
+  while True:
+    try:
+      header = json.loads(protocol.read_frame(proto_in, _MAX_CONTROL_FRAME + max_request))
+      kwargs_json = protocol.read_frame(proto_in, max_request)
+    except protocol.ProtocolError:
+      return   # the pool closed our stdin: shut down
+    reply = worker.run(header, kwargs_json)
+    del header, kwargs_json
+    protocol.write_frame(proto_out, json.dumps(reply).encode())

@@ -1,0 +1,312 @@
+"""SandboxPool: normal results, a hostile battery, worker replacement and the isolation floor.
+
+Every hostile case is followed by a normal call, so a case that breaks a worker shows up as a
+failure of the next call rather than passing silently.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import socket
+import time
+
+import pytest
+
+from selfchallenge_jax.sandbox import (ErrorKind, IsolationLevel, Job, SandboxLimits, SandboxPool,
+                                       SandboxUnavailableError, Status)
+from selfchallenge_jax.sandbox import isolation, worker_handle
+
+LIMITS = SandboxLimits(cpu_s=1, wall_s=2, memory_bytes=256 << 20, max_output_bytes=64 << 10,
+                       max_result_bytes=16 << 10)
+VERIFY_X = "def verify(state, answer, messages):\n  return state['x'] == 1 and answer == 'ok'\n"
+
+
+@pytest.fixture(scope="module")
+def pool():
+  with SandboxPool(num_workers=2, limits=LIMITS) as p:
+    yield p
+
+
+def assert_healthy(pool: SandboxPool) -> None:
+  """The parent lives (we are running) and both workers still serve correct results."""
+  results = pool.map([Job.verify(VERIFY_X, {"x": 1}, "ok", [])] * 2)
+  assert [r.status for r in results] == [Status.RETURNED] * 2
+  assert [r.value for r in results] == [True, True]
+
+
+def run(pool: SandboxPool, body: str, **kwargs):
+  result = pool.run(body, "f", kwargs)
+  assert_healthy(pool)
+  return result
+
+
+# ---- normal behaviour ---------------------------------------------------------------------------
+def test_isolation_level_is_strict_on_this_host(pool):
+  assert pool.isolation_level == IsolationLevel.STRICT
+  assert all(pool.layers[name] for name in isolation.LAYERS)
+
+
+def test_verify_maps_bools_and_other_returns(pool):
+  assert pool.verify(VERIFY_X, {"x": 1}, "ok", []).status is Status.PASSED
+  assert pool.verify(VERIFY_X, {"x": 2}, "ok", []).status is Status.FAILED
+  result = pool.verify("def verify(state, answer, messages):\n  return 1\n", {}, "", [])
+  assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.BAD_RETURN_TYPE)
+
+
+def test_run_returns_value_and_output(pool):
+  result = pool.run("def f(a, b):\n  print('hello')\n  return {'sum': a + b}\n", "f",
+                    {"a": 2, "b": 3})
+  assert result.status is Status.RETURNED
+  assert result.value == {"sum": 5}
+  assert result.output == "hello\n"
+
+
+@pytest.mark.parametrize("source, kind, exception_type", [
+    ("def f(:\n", ErrorKind.SYNTAX, "SyntaxError"),
+    ("def f():\n  return 1 / 0\n", ErrorKind.EXCEPTION, "ZeroDivisionError"),
+    ("raise KeyError('at import')\n", ErrorKind.EXCEPTION, "KeyError"),
+    ("def g():\n  pass\n", ErrorKind.MISSING_FUNCTION, ""),
+    ("f = 3\n", ErrorKind.MISSING_FUNCTION, ""),
+    ("def f():\n  return {1, 2}\n", ErrorKind.BAD_RETURN_TYPE, "TypeError"),
+    ("def f():\n  return 'x' * 100_000\n", ErrorKind.RESULT_TOO_LARGE, ""),
+    ("import sys\ndef f():\n  sys.exit(3)\n", ErrorKind.EXIT, "SystemExit"),
+])
+def test_error_kinds(pool, source, kind, exception_type):
+  result = pool.run(source, "f", {})
+  assert (result.status, result.error_kind) == (Status.ERROR, kind), result
+  assert result.exception_type == exception_type
+
+
+def test_unserializable_kwargs_are_bad_input(pool):
+  result = pool.run("def f(x):\n  return 1\n", "f", {"x": object()})
+  assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.BAD_INPUT)
+
+
+def test_mutating_state_does_not_leak(pool):
+  source = ("def verify(state, answer, messages):\n"
+            "  seen = state['items'][:]\n"
+            "  state['items'].append('evil'); state['x'] = 99; messages.clear()\n"
+            "  return seen == ['a']\n")
+  state = {"items": ["a"], "x": 1}
+  messages = [{"kind": "respond", "content": "hi", "reply": ""}]
+  before = copy.deepcopy((state, messages))
+  for _ in range(3):   # each call must see the original, never a previous call's mutation
+    assert pool.verify(source, state, "", messages).status is Status.PASSED
+  assert (state, messages) == before
+
+
+# ---- hostile battery ----------------------------------------------------------------------------
+def test_infinite_loop_hits_cpu_limit(pool):
+  assert run(pool, "def f():\n  while True:\n    pass\n").status is Status.TIMEOUT
+
+
+def test_sleep_hits_wall_deadline(pool):
+  result = run(pool, "import time\ndef f():\n  time.sleep(1e9)\n")
+  assert result.status is Status.TIMEOUT
+  assert "wall" in result.message
+
+
+@pytest.mark.parametrize("allocation", ["bytearray(10 * 2**30)", "[0] * (10 * 2**30 // 8)",
+                                        "' ' * (10 * 2**30)"])
+def test_10gb_allocation_is_a_memory_error(pool, allocation):
+  result = run(pool, f"def f():\n  x = {allocation}\n  return len(x)\n")
+  assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.MEMORY)
+
+
+def test_fork_bomb_is_refused(pool):
+  result = run(pool, "import os\ndef f():\n  while True:\n    os.fork()\n")
+  assert (result.status, result.error_kind, result.exception_type) == (
+      Status.ERROR, ErrorKind.EXCEPTION, "PermissionError")
+
+
+def test_threads_and_subprocesses_are_refused(pool):
+  source = ("import threading\n"
+            "def f():\n  threading.Thread(target=print).start()\n  return 'started'\n")
+  assert run(pool, source).status is Status.ERROR
+
+
+def test_tcp_to_loopback_never_arrives(pool):
+  with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    result = run(pool, "import socket\ndef f(port):\n"
+                 "  s = socket.create_connection(('127.0.0.1', port), timeout=1)\n"
+                 "  s.sendall(b'leak')\n  return 'sent'\n", port=port)
+    assert result.status is Status.ERROR, result
+    server.setblocking(False)
+    with pytest.raises(BlockingIOError):   # nothing is waiting in the accept queue
+      server.accept()
+
+
+def test_udp_to_loopback_never_arrives(pool):
+  with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+    server.bind(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    result = run(pool, "import socket\ndef f(port):\n"
+                 "  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                 "  s.sendto(b'leak', ('127.0.0.1', port))\n  return 'sent'\n", port=port)
+    assert result.status is Status.ERROR, result
+    server.setblocking(False)
+    with pytest.raises(BlockingIOError):
+      server.recvfrom(64)
+
+
+def test_raw_unshare_cannot_escape_the_filter(pool):
+  result = run(pool, "import ctypes\ndef f():\n"
+               "  libc = ctypes.CDLL(None, use_errno=True)\n"
+               "  return [libc.unshare(0x10000000 | 0x40000000), ctypes.get_errno()]\n")
+  assert result.status is Status.RETURNED
+  assert result.value == [-1, 1]   # EPERM
+
+
+def test_writes_outside_the_temp_dir_fail(pool, tmp_path):
+  targets = [str(tmp_path / "escape.txt"), "/tmp/selfchallenge_sandbox_escape.txt",
+             os.path.join(os.path.dirname(__file__), "escape.txt")]
+  source = ("def f(paths):\n  done = []\n  for p in paths:\n    try:\n"
+            "      open(p, 'w').write('x'); done.append(p)\n    except OSError:\n      pass\n"
+            "  open('inside.txt', 'w').write('fine')\n  return done\n")
+  result = run(pool, source, paths=targets)
+  assert (result.status, result.value) == (Status.RETURNED, [])
+  assert not any(os.path.exists(p) for p in targets)
+
+
+def test_temp_dir_is_private_and_emptied_between_tasks(pool):
+  source = ("import os\ndef f():\n  before = sorted(os.listdir('.'))\n"
+            "  open('leftover.txt', 'w').write('secret')\n  return before\n")
+  results = [pool.run(source, "f", {}) for _ in range(4)]   # FIFO idle queue: workers repeat
+  assert [r.value for r in results] == [[".output"]] * 4
+
+
+def test_cannot_read_another_tasks_input(pool):
+  secret = "s3cr3t-" + os.urandom(8).hex()
+  holder = ("import time\ndef f(secret):\n  open('input.txt', 'w').write(secret)\n"
+            "  time.sleep(1)\n  return 'held'\n")
+  thief = ("import os\ndef f(root, pids):\n  found, paths = [], []\n"
+           "  for d in (root, root + '/w0', root + '/w1', '/proc', '/tmp'):\n    try:\n"
+           "      names = os.listdir(d)\n      found.append(repr(names))\n"
+           "      paths += [d + '/' + n for n in names]\n    except OSError:\n      pass\n"
+           "  paths += [root + '/w0/input.txt', root + '/w1/input.txt']\n"
+           "  paths += [f'/proc/{p}/{n}' for p in pids for n in ('cmdline', 'environ', 'mem')]\n"
+           "  for p in paths:\n    try:\n      found.append(open(p, 'rb').read().decode('latin1'))\n"
+           "    except OSError:\n      pass\n"
+           "  return found\n")
+  root = os.path.dirname(pool._workers[0].workdir)
+  results = pool.map([Job(holder, "f", {"secret": secret}), Job(thief, "f", {"root": root, "pids": pool.worker_pids + [os.getpid()]})])
+  assert results[0].value == "held"
+  assert results[1].status is Status.RETURNED
+  assert secret not in repr(results[1])
+  # All it may see is its own, empty, work dir: its listing and its own empty output file.
+  assert set(results[1].value) <= {"['.output']", ""}, results[1].value
+
+
+def test_reading_host_files_fails(pool):
+  result = run(pool, "def f():\n  return open('/etc/passwd').read()\n")
+  assert (result.status, result.exception_type) == (Status.ERROR, "PermissionError")
+
+
+@pytest.mark.parametrize("attack", [
+    "os.kill(os.getppid(), signal.SIGKILL)",
+    "os.kill(parent, signal.SIGKILL)",
+    "os.killpg(os.getpgid(parent), signal.SIGKILL)",
+    "os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)",
+    "os.kill(-1, signal.SIGKILL)",
+    "os.kill(0, signal.SIGKILL)",
+])
+def test_killing_the_parent_or_its_group_fails(pool, attack):
+  pids_before = pool.worker_pids
+  source = f"import os, signal\ndef f(parent):\n  {attack}\n  return 'survived'\n"
+  result = run(pool, source, parent=os.getpid())
+  assert result.status is not Status.PASSED
+  if attack.startswith("os.kill(0"):   # its own group: only the child itself dies
+    assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.CRASHED)
+  assert pool.worker_pids == pids_before   # no worker had to be replaced
+
+
+def test_stdout_flood_is_output_too_large(pool):
+  result = run(pool, "def f():\n  while True:\n    print('x' * 10000)\n")
+  assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.OUTPUT_TOO_LARGE)
+  assert len(result.output) <= 4096
+
+
+def test_big_file_write_is_output_too_large(pool):
+  result = run(pool, "def f():\n  open('big', 'wb').write(b'x' * (1 << 20))\n")
+  assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.OUTPUT_TOO_LARGE)
+
+
+def test_deep_recursion_is_contained(pool):
+  plain = run(pool, "def f():\n  return f()\n")
+  assert (plain.status, plain.exception_type) == (Status.ERROR, "RecursionError")
+  unbounded = run(pool, "import sys\nsys.setrecursionlimit(10**8)\n"
+                  "def g(n):\n  return g(n + 1) + 1\ndef f():\n  return g(0)\n")
+  assert unbounded.status in (Status.ERROR, Status.TIMEOUT)
+
+
+def test_os_exit_without_result(pool):
+  result = run(pool, "import os\ndef f():\n  os._exit(0)\n")
+  assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.EXIT)
+
+
+def test_forged_verdict_needs_the_verifiers_own_return(pool):
+  # Code shares the child with the harness: it may forge a report, but only for its own task, and
+  # an unknown error kind is treated as a crash rather than trusted.
+  source = ("import os\ndef f():\n"
+            "  os.write(3, b'{\"ok\": false, \"kind\": \"worker_lost\"}')\n  os._exit(0)\n")
+  result = run(pool, source)
+  assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.CRASHED)
+
+
+# ---- worker replacement and the isolation floor ------------------------------------------------
+def test_dead_worker_is_replaced():
+  with SandboxPool(num_workers=1, limits=LIMITS) as pool:
+    old_pid = pool.worker_pids[0]
+    os.kill(old_pid, signal.SIGKILL)
+    assert pool.verify(VERIFY_X, {"x": 1}, "ok", []).status is Status.PASSED
+    assert pool.worker_pids[0] not in (None, old_pid)
+
+
+def test_hung_worker_is_replaced(monkeypatch):
+  monkeypatch.setattr(worker_handle, "_REPLY_GRACE_S", 0.5)
+  limits = SandboxLimits(cpu_s=1, wall_s=0.5)
+  with SandboxPool(num_workers=1, limits=limits) as pool:
+    old_pid = pool.worker_pids[0]
+    os.kill(old_pid, signal.SIGSTOP)
+    lost = pool.verify(VERIFY_X, {"x": 1}, "ok", [])
+    assert (lost.status, lost.error_kind) == (Status.ERROR, ErrorKind.WORKER_LOST)
+    assert pool.verify(VERIFY_X, {"x": 1}, "ok", []).status is Status.PASSED
+    assert pool.worker_pids[0] != old_pid
+
+
+def test_close_kills_every_worker():
+  pool = SandboxPool(num_workers=2, limits=LIMITS)
+  pids = pool.worker_pids
+  pool.close()
+  for pid in pids:
+    with pytest.raises(ProcessLookupError):
+      os.kill(pid, 0)
+  with pytest.raises(RuntimeError):
+    pool.run("def f():\n  return 1\n", "f", {})
+
+
+def test_refuses_to_run_below_the_minimum():
+  with pytest.raises(SandboxUnavailableError, match="NETWORK"):
+    SandboxPool(num_workers=1, limits=LIMITS, disable_layers=("seccomp", "landlock"))
+  with SandboxPool(num_workers=1, limits=LIMITS, disable_layers=("seccomp", "landlock"),
+                   min_isolation=IsolationLevel.NETWORK) as weaker:
+    assert weaker.isolation_level == IsolationLevel.NETWORK
+    assert weaker.verify(VERIFY_X, {"x": 1}, "ok", []).status is Status.PASSED
+
+
+@pytest.mark.parametrize("layers, abi, level", [
+    ({}, 0, IsolationLevel.NONE),
+    ({"rlimits": True}, 0, IsolationLevel.BASIC),
+    ({"rlimits": True, "uid": True}, 0, IsolationLevel.PROCESS),
+    ({"rlimits": True, "landlock": True}, 5, IsolationLevel.BASIC),
+    ({"rlimits": True, "landlock": True}, 6, IsolationLevel.PROCESS),
+    ({"rlimits": True, "uid": True, "netns": True}, 0, IsolationLevel.NETWORK),
+    ({"rlimits": True, "uid": True, "seccomp": True, "landlock": True}, 7, IsolationLevel.STRICT),
+])
+def test_level_of(layers, abi, level):
+  assert isolation.level_of(layers, abi) == level
