@@ -1,0 +1,1 @@
+"""Airline family: tau-bench's airline domain (env, database, tools, policy, benchmark tasks)."""

@@ -1,0 +1,1 @@
+"""Retail family: tau-bench's retail domain (env, database, tools, policy, benchmark tasks)."""

@@ -1,0 +1,23 @@
+"""Where a retail database comes from: tau-bench's files in a directory, or the seeded generator."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from selfchallenge_jax.envs.retail.generator import generate_retail_data
+from selfchallenge_jax.envs.tau_common import load_tables_cached
+
+RETAIL_TABLES = ("users", "orders", "products")
+
+
+@functools.lru_cache(maxsize=4)
+def _generated_json(seed: int) -> str:
+  return json.dumps(generate_retail_data(seed))
+
+
+def retail_data_json(seed: int = 0, data_dir: str | None = None) -> str:
+  """The initial database as JSON text: tau-bench's files if `data_dir`, else generated."""
+  if data_dir is not None:
+    return load_tables_cached(data_dir, RETAIL_TABLES, "retail")
+  return _generated_json(seed)
