@@ -119,7 +119,7 @@ class SandboxPool:
     if not isinstance(kwargs, dict):
       raise TypeError(f"kwargs must be a dict, got {type(kwargs).__name__}")
     try:
-      kwargs_json = json.dumps(kwargs).encode()
+      kwargs_json = json.dumps(kwargs, separators=(",", ":")).encode()
       header = json.dumps({"source": str(source), "function": str(function)}).encode()
     except (TypeError, ValueError, RecursionError) as e:
       return SandboxResult.error(ErrorKind.BAD_INPUT, f"kwargs are not JSON-serializable: {e}")
