@@ -85,7 +85,7 @@ class WebBrowsingEnv(Environment):
 
   @property
   def tools(self) -> list[dict[str, Any]]:
-    return _TOOL_SCHEMAS
+    return list(_TOOL_SCHEMAS)
 
   @property
   def system_prompt(self) -> str:

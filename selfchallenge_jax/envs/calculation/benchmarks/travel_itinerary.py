@@ -8,6 +8,7 @@ built only from legs and hotel filters that exist in those tables, so every task
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import random
 from typing import Any
 
@@ -19,6 +20,11 @@ from selfchallenge_jax.envs.calculation.env import CalculationEnv
 from selfchallenge_jax.envs.calculation.travel_data import TravelData, generate_travel_data
 
 Leg = tuple[str, str, str]   # (from_location, to_location, date)
+_PHRASES = {"wifi": "wifi", "pool": "a pool", "gym": "a gym", "breakfast": "breakfast"}
+
+
+def _amenities(names: tuple[str, ...]) -> str:
+  return " and ".join(_PHRASES.get(n, n) for n in names)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,14 +53,15 @@ class Stay:
     if self.highest_rated:
       hotel = "the highest-rated hotel"
       if self.preferences:
-        hotel += " with " + " and ".join(self.preferences)
+        hotel += " with " + _amenities(self.preferences)
     elif self.preferences:
-      hotel = "a hotel with " + " and ".join(self.preferences)
+      hotel = "a hotel with " + _amenities(self.preferences)
     else:
       hotel = "any hotel"
     if self.without:
-      hotel += f" but without a {self.without}"
-    return f"to {self.leg[1]} on {self.leg[2]} for {self.nights} nights, staying in {hotel}"
+      hotel += f" but without {_amenities((self.without,))}"
+    nights = f"{self.nights} night" + ("" if self.nights == 1 else "s")
+    return f"to {self.leg[1]} on {self.leg[2]} for {nights}, staying in {hotel}"
 
 
 def _valid(stay: Stay, data: TravelData) -> bool:
@@ -87,14 +94,19 @@ def _legs(data: TravelData) -> list[Leg]:
   return sorted({(f["from_location"], f["to_location"], f["date"]) for f in data.flights})
 
 
+def _days_between(a: str, b: str) -> int:
+  return (datetime.date.fromisoformat(b) - datetime.date.fromisoformat(a)).days
+
+
 def _chain(rng: random.Random, data: TravelData, length: int) -> list[Leg] | None:
-  """`length` legs, each leaving from the previous destination on a later date."""
+  """`length` legs, each leaving from the previous destination 1-10 days later."""
   legs = _legs(data)
   starts = rng.sample(legs, len(legs))
   for first in starts:
     chain = [first]
     while len(chain) < length:
-      nexts = [l for l in legs if l[0] == chain[-1][1] and l[2] > chain[-1][2]]
+      nexts = [l for l in legs
+               if l[0] == chain[-1][1] and 0 < _days_between(chain[-1][2], l[2]) <= 10]
       if not nexts:
         break
       chain.append(rng.choice(nexts))
@@ -108,6 +120,9 @@ def _plan(rng: random.Random, data: TravelData, kind: str) -> list[Stay]:
     if kind == "multi_city":
       chain = _chain(rng, data, rng.randint(2, 3))
       stays = [_random_stay(rng, data, leg) for leg in chain] if chain else [None]
+      if all(stays):   # stay until the next flight, so the itinerary is consistent
+        stays = [dataclasses.replace(s, nights=_days_between(s.leg[2], nxt.leg[2]))
+                 for s, nxt in zip(stays, stays[1:])] + stays[-1:]
     else:
       kwargs = {"highest_rated": kind == "highest_rated",
                 "without": "?" if kind == "exclusion" else None}
