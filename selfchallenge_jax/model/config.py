@@ -70,6 +70,20 @@ class LlamaConfig:
   def replace(self, **changes: Any) -> "LlamaConfig":
     return dataclasses.replace(self, **changes)
 
+  def to_dict(self) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, d: dict[str, Any]) -> "LlamaConfig":
+    d = dict(d)
+    if d.get("rope_scaling") is not None:
+      d["rope_scaling"] = RopeScaling(**d["rope_scaling"])
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+      raise ValueError(f"unknown LlamaConfig field(s) {unknown}")
+    return cls(**d)
+
   def matmul_params(self) -> int:
     """Parameters that take part in matmuls (LM head included, embedding lookup excluded)."""
     hd = self.resolved_head_dim

@@ -36,13 +36,13 @@ def test_save_under_one_mesh_restore_under_another(tmp_path):
   state, optimizer = _state(mesh_a)
   with Checkpointer(tmp_path / "ckpt", max_to_keep=2) as ckpt:
     for step in (1, 2, 3):
-      ckpt.save(step, state.replace(step=np.int32(step)), {"model": "tiny", "step": step},
+      ckpt.save(step, state.replace(step=np.int32(step)), {"model_config": CONFIG.to_dict(), "step": step},
                 data_state={"position": step * 10})
     ckpt.wait()
     assert ckpt.all_steps() == [2, 3]          # keep-N
   target = _target(state, optimizer, mesh_b)
   restored, metadata, data = Checkpointer(tmp_path / "ckpt", create=False).restore(target)
-  assert metadata == {"model": "tiny", "step": 3} and data == {"position": 30}
+  assert metadata == {"model_config": CONFIG.to_dict(), "step": 3} and data == {"position": 30}
   assert int(restored.step) == 3
   jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
                restored.params, state.params)
@@ -64,8 +64,8 @@ def test_missing_and_incomplete_checkpoints(tmp_path):
   with pytest.raises(CheckpointError, match="no complete checkpoint"):
     Checkpointer(tmp_path / "empty", create=False).restore(target)
   with Checkpointer(tmp_path / "ckpt") as ckpt:
-    ckpt.save(4, state, {"a": 1})
+    ckpt.save(4, state, {"model_config": CONFIG.to_dict()})
   import shutil
-  shutil.rmtree(tmp_path / "ckpt" / "4" / "state")
-  with pytest.raises(CheckpointError, match=r"incomplete: missing item\(s\) \['state'\]"):
+  shutil.rmtree(tmp_path / "ckpt" / "4" / "train")
+  with pytest.raises(CheckpointError, match=r"incomplete: missing item\(s\) \[.train.\]"):
     Checkpointer(tmp_path / "ckpt", create=False).restore(target)

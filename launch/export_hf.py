@@ -1,0 +1,24 @@
+"""Export the params of an orbax checkpoint (training or converted) to an HF Llama checkpoint.
+
+  python -m launch.export_hf --checkpoint=WORKDIR/checkpoints --out=/tmp/hf_export
+"""
+
+from absl import app, flags
+
+from selfchallenge_jax.checkpoint.export import export_checkpoint
+
+flags.DEFINE_string("checkpoint", None, "orbax checkpoint directory", required=True)
+flags.DEFINE_string("out", None, "HF output directory (local or gs://)", required=True)
+flags.DEFINE_integer("step", None, "checkpoint step (default: latest)")
+flags.DEFINE_string("dtype", None, "tensor dtype in the HF files (default: the params dtype)")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  del argv
+  files = export_checkpoint(FLAGS.checkpoint, FLAGS.out, step=FLAGS.step, dtype=FLAGS.dtype)
+  print(f"exported {FLAGS.checkpoint} -> {FLAGS.out}: {', '.join(files)}")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,33 @@
+"""Supervised / rejection fine-tuning: masked next-token cross-entropy and its optimizer update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from selfchallenge_jax.checkpoint.train_state import TrainState
+from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.rl.logprobs import token_logprobs
+
+
+def sft_loss(params: Any, tokens: jax.Array, positions: jax.Array, attention_mask: jax.Array,
+             loss_mask: jax.Array, config: LlamaConfig) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """Token-mean negative log-likelihood over loss_mask [B, T-1] (1 = a token the model wrote)."""
+  logprobs, _ = token_logprobs(params, tokens, positions, attention_mask, config)
+  weights = loss_mask.astype(jnp.float32)
+  count = jnp.maximum(weights.sum(), 1.0)
+  loss = -(logprobs * weights).sum() / count
+  return loss, {"loss": loss, "tokens": weights.sum()}
+
+
+def sft_update(state: TrainState, batch: tuple[jax.Array, ...],
+               optimizer: optax.GradientTransformation, config: LlamaConfig):
+  """One optimizer step on batch = (tokens, positions, attention_mask, loss_mask)."""
+  grads, metrics = jax.grad(sft_loss, has_aux=True)(state.params, *batch, config)
+  updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+  params = optax.apply_updates(state.params, updates)
+  metrics["grad_norm"] = optax.global_norm(grads)
+  return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
