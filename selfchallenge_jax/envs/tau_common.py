@@ -85,7 +85,8 @@ def _evaluate(node: ast.AST) -> float:
   if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY_OPS:
     return _UNARY_OPS[type(node.op)](_evaluate(node.operand))
   # Powers are refused: "9**9**9" would hang the host; nothing in these domains needs them.
-  raise ToolError(f"unsupported expression element {type(node).__name__}")
+  element = node.op if isinstance(node, (ast.BinOp, ast.UnaryOp)) else node
+  raise ToolError(f"unsupported expression element {type(element).__name__}")
 
 
 def calculate(data: Data, expression: str) -> str:
