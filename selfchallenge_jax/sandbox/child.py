@@ -17,6 +17,7 @@ import dataclasses
 import fcntl
 import gc
 import json
+import marshal
 import os
 import resource
 import signal
@@ -115,7 +116,7 @@ def confine_self(setup: ChildSetup, result_fd: int, out_fd: int) -> dict[str, bo
   return applied
 
 
-def run_task(setup: ChildSetup, source: str, function: str, kwargs_json: bytes,
+def run_task(setup: ChildSetup, source: str, function: str, kwargs_blob: bytes,
              result_fd: int, out_fd: int) -> NoReturn:
   """Entry point in the forked child: never returns."""
   cap = setup.max_result_bytes
@@ -127,8 +128,13 @@ def run_task(setup: ChildSetup, source: str, function: str, kwargs_json: bytes,
   except BaseException as e:  # never run untrusted code half-confined
     _report(_error("sandbox_setup", e), cap)
   try:
-    kwargs = json.loads(kwargs_json)
-    del kwargs_json
+    # marshal, not JSON: about 4x cheaper for a multi-MB state. Safe here because this blob comes
+    # from the trusted pool and is decoded only by the untrusted side; nothing a child sends back
+    # is ever unmarshalled (replies are size-capped JSON).
+    kwargs = marshal.loads(kwargs_blob)
+    del kwargs_blob
+    if not isinstance(kwargs, dict):
+      raise TypeError("kwargs must be a dict")
   except MemoryError as e:
     _report(_error("memory", e), cap)
   except BaseException as e:

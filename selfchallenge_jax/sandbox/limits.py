@@ -13,7 +13,7 @@ class SandboxLimits:
   cpu_s is enforced by RLIMIT_CPU (whole seconds, rounded up); wall_s by the worker, because
   RLIMIT_CPU does not stop a sleeping child. max_output_bytes caps stdout+stderr and every file the
   code writes in its temp dir; max_result_bytes caps the JSON-encoded return value;
-  max_request_bytes caps the JSON-encoded kwargs (a full retail database is a few MB).
+  max_request_bytes caps the encoded kwargs (a full retail database is a few MB).
   """
   cpu_s: float = 5.0
   wall_s: float = 10.0

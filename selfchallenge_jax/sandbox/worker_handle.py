@@ -82,12 +82,12 @@ class WorkerHandle:
     self.hello = hello
     return hello
 
-  def call(self, header: bytes, kwargs_json: bytes) -> Any:
+  def call(self, header: bytes, kwargs_blob: bytes) -> Any:
     """Sends one task and returns the decoded reply; raises WorkerLost (and kills) on failure."""
     try:
       send_deadline = time.monotonic() + self.limits.wall_s + _REPLY_GRACE_S
       self._send(header, send_deadline)
-      self._send(kwargs_json, send_deadline)
+      self._send(kwargs_blob, send_deadline)
       return self._receive(time.monotonic() + self.limits.wall_s + _REPLY_GRACE_S)
     except WorkerLost:
       self.kill()

@@ -5,7 +5,8 @@ imports nothing from site-packages and leaks no secrets through /proc/<pid>/envi
 its stdin/stdout (see protocol.py), all frames JSON:
   pool -> worker: config {"uid", "workdir", "limits", "layers_wanted"}
   worker -> pool: hello  {"pid", "layers": {name: bool}, "landlock_abi", "message"}
-  pool -> worker: task header {"source", "function"} then a raw kwargs-JSON frame
+  pool -> worker: task header {"source", "function"} then a frame of marshal-encoded kwargs
+                   (decoded only inside the child; see child.run_task)
   worker -> pool: reply  {"status", "value", "error_kind", "exception_type", "message", "output"}
 The worker stays root (it must reset the work directory and kill children); children drop to the
 worker's uid, so they can neither signal the worker nor read other workers' files.
@@ -117,10 +118,10 @@ class Worker:
         "seccomp_program": self.setup.seccomp_program if self.layers["seccomp"] else None,
     })
 
-  def run(self, header: dict[str, Any], kwargs_json: bytes) -> dict[str, Any]:
+  def run(self, header: dict[str, Any], kwargs_blob: bytes) -> dict[str, Any]:
     source, function = header["source"], header["function"]
     return self._fork_and_wait(
-        lambda r, o: child.run_task(self.setup, source, function, kwargs_json, r, o))
+        lambda r, o: child.run_task(self.setup, source, function, kwargs_blob, r, o))
 
   def _fork_and_wait(self, child_main: Any) -> dict[str, Any]:
     _reset_workdir(self.workdir, self.setup.uid)
@@ -263,9 +264,9 @@ def main() -> None:
   while True:
     try:
       header = json.loads(protocol.read_frame(proto_in, _MAX_CONTROL_FRAME + max_request))
-      kwargs_json = protocol.read_frame(proto_in, max_request)
+      kwargs_blob = protocol.read_frame(proto_in, max_request)
     except protocol.ProtocolError:
       return   # the pool closed our stdin: shut down
-    reply = worker.run(header, kwargs_json)
-    del header, kwargs_json
+    reply = worker.run(header, kwargs_blob)
+    del header, kwargs_blob
     protocol.write_frame(proto_out, json.dumps(reply).encode())
