@@ -145,13 +145,16 @@ def lm_head_logits(params: Params, hidden: jax.Array, config: LlamaConfig) -> ja
 
 
 def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_new: jax.Array,
-                   cache: KVCache, config: LlamaConfig) -> tuple[jax.Array, KVCache]:
+                   cache: KVCache, config: LlamaConfig,
+                   logits_at: jax.Array | None = None) -> tuple[jax.Array, KVCache]:
   """Cached forward for prefill, extend-prefill and decode.
 
   tokens, positions: int [B, T], the next T tokens of each slot; num_new: int [B], how many of them
   are real (the rest is padding and is neither written to the cache nor counted). Their K/V are
   written at cache.lengths[b] + t, and query t attends to cache keys j <= cache.lengths[b] + t.
-  Returns float32 logits [B, T, V] and the cache with lengths += num_new.
+  Returns float32 logits [B, T, V] (or [B, V] at chunk index logits_at [B] when given: a prefill
+  needs only the last real position, and the LM head is the largest matmul) and the cache with
+  lengths += num_new.
   """
   inv_freq = inverse_frequencies(config)
   B, T = tokens.shape
@@ -176,4 +179,7 @@ def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_
   x, (k, v) = jax.lax.scan(block, _embed(params, tokens, config),
                            (params["layers"], cache.k, cache.v))
   new_cache = KVCache(k=k, v=v, lengths=start + num_new.astype(start.dtype))
+  if logits_at is not None:
+    x = jnp.take_along_axis(x, logits_at[:, None, None].astype(jnp.int32), axis=1)
+    return _lm_head(params, x, config)[:, 0], new_cache
   return _lm_head(params, x, config), new_cache

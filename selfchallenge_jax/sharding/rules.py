@@ -43,15 +43,24 @@ def _axis_size(mesh_shape: dict[str, int], axes: str | tuple[str, ...]) -> int:
   return int(np.prod([mesh_shape[a] for a in names]))
 
 
-def logical_to_spec(axes: LogicalAxes, shape: Sequence[int] | None, mesh: Any) -> P:
+# The sampling layout: weights replicated over data/fsdp (a decode step must not all-gather the
+# weights), still split over tensor. Everything else as in RULES.
+SAMPLING_RULES = {**RULES, "embed": None}
+
+Rules = dict[str, str | tuple[str, ...] | None]
+
+
+def logical_to_spec(axes: LogicalAxes, shape: Sequence[int] | None, mesh: Any,
+                    rules: Rules | None = None) -> P:
   """PartitionSpec for an array with logical `axes` (and `shape`, for divisibility) on `mesh`."""
+  rules = RULES if rules is None else rules
   mesh_shape = dict(mesh.shape)
   used: set[str] = set()
   spec = []
   for i, name in enumerate(axes):
-    if name is not None and name not in RULES:
-      raise KeyError(f"logical axis {name!r} has no rule; known: {sorted(RULES)}")
-    target = RULES.get(name) if name is not None else None
+    if name is not None and name not in rules:
+      raise KeyError(f"logical axis {name!r} has no rule; known: {sorted(rules)}")
+    target = rules.get(name) if name is not None else None
     if target is not None:
       names = (target,) if isinstance(target, str) else tuple(target)
       names = tuple(a for a in names if a in mesh_shape and a not in used)
@@ -65,14 +74,15 @@ def logical_to_spec(axes: LogicalAxes, shape: Sequence[int] | None, mesh: Any) -
   return P(*spec)
 
 
-def named_sharding(axes: LogicalAxes, shape: Sequence[int] | None, mesh: Mesh) -> NamedSharding:
-  return NamedSharding(mesh, logical_to_spec(axes, shape, mesh))
+def named_sharding(axes: LogicalAxes, shape: Sequence[int] | None, mesh: Mesh,
+                   rules: Rules | None = None) -> NamedSharding:
+  return NamedSharding(mesh, logical_to_spec(axes, shape, mesh, rules))
 
 
-def tree_shardings(logical_tree: Any, shape_tree: Any, mesh: Mesh) -> Any:
+def tree_shardings(logical_tree: Any, shape_tree: Any, mesh: Mesh, rules: Rules | None = None) -> Any:
   """NamedShardings for a pytree given its logical axes and a matching tree of shaped leaves."""
-  return jax.tree.map(lambda axes, x: named_sharding(axes, x.shape, mesh), logical_tree, shape_tree,
-                      is_leaf=lambda a: isinstance(a, tuple))
+  return jax.tree.map(lambda axes, x: named_sharding(axes, x.shape, mesh, rules), logical_tree,
+                      shape_tree, is_leaf=lambda a: isinstance(a, tuple))
 
 
 def constrain(x: jax.Array, axes: LogicalAxes) -> jax.Array:

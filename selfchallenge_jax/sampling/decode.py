@@ -1,0 +1,151 @@
+"""The jitted sampler state machine: extend-prefill and a device-side decode loop over slots.
+
+A slot is one row of the batch: its KV cache row, the logits of its next token, and its per-slot
+sampling settings. `extend` appends tokens to chosen slots (a first prefill is an extend on an
+empty cache; a multi-turn observation is an extend on a parked slot) and makes them active.
+`decode` samples active slots until each hits a stop token, its max_new budget or a full cache,
+or until `num_steps` steps have run; finished slots park (inactive) while the others go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from selfchallenge_jax.model import llama
+from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.model.kv_cache import CACHE_LOGICAL_AXES, KVCache
+from selfchallenge_jax.sampling.sampling_fns import sample_tokens
+from selfchallenge_jax.sharding.rules import constrain
+
+# finish reasons
+RUNNING, STOP_TOKEN, MAX_TOKENS, CONTEXT_FULL = 0, 1, 2, 3
+FINISH_NAMES = {RUNNING: "running", STOP_TOKEN: "stop", MAX_TOKENS: "max_tokens",
+                CONTEXT_FULL: "context_full"}
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class DecodeState:
+  cache: KVCache
+  logits: jax.Array        # float32 [B, V]: next-token logits of each slot
+  active: jax.Array        # bool [B]: slot is sampling
+  finish: jax.Array        # int32 [B]: finish reason of the slot's last turn
+  generated: jax.Array     # int32 [B]: tokens sampled in the current turn
+  sample_count: jax.Array  # int32 [B]: tokens sampled ever (folded into the slot's key)
+  key_data: jax.Array      # uint32 [B, 2]: per-slot PRNG key data
+  temperature: jax.Array   # float32 [B]; 0 = greedy
+  top_p: jax.Array         # float32 [B]; 1 = off
+  max_new: jax.Array       # int32 [B]: per-turn budget
+  stop_ids: jax.Array      # int32 [B, NS]: stop tokens, padded with -1
+
+  @property
+  def batch_size(self) -> int:
+    return self.logits.shape[0]
+
+
+STATE_LOGICAL_AXES = DecodeState(
+    cache=KVCache(k=CACHE_LOGICAL_AXES, v=CACHE_LOGICAL_AXES, lengths=("batch",)),
+    logits=("batch", "act_vocab"), active=("batch",), finish=("batch",), generated=("batch",),
+    sample_count=("batch",), key_data=("batch", None), temperature=("batch",), top_p=("batch",),
+    max_new=("batch",), stop_ids=("batch", None))
+
+
+def init_state(config: LlamaConfig, batch_size: int, cache_len: int, num_stop: int,
+               cache_dtype=None) -> DecodeState:
+  """An empty state: no tokens cached, every slot parked."""
+  zeros = jnp.zeros((batch_size,), jnp.int32)
+  return DecodeState(
+      cache=KVCache.init(config, batch_size, cache_len, cache_dtype),
+      logits=jnp.zeros((batch_size, config.vocab_size), jnp.float32),
+      active=jnp.zeros((batch_size,), bool), finish=zeros, generated=zeros, sample_count=zeros,
+      key_data=jnp.zeros((batch_size, 2), jnp.uint32),
+      temperature=jnp.ones((batch_size,), jnp.float32), top_p=jnp.ones((batch_size,), jnp.float32),
+      max_new=zeros, stop_ids=jnp.full((batch_size, num_stop), -1, jnp.int32))
+
+
+def extend(params: llama.Params, state: DecodeState, tokens: jax.Array, num_new: jax.Array,
+           config: LlamaConfig) -> DecodeState:
+  """Appends tokens [B, T] (right-padded; num_new [B] real, 0 = leave the slot alone) to the cache.
+
+  Slots with num_new > 0 get the logits of their last new token and become active with a fresh
+  per-turn budget count. Their positions continue from the slot's cache length.
+  """
+  T = tokens.shape[1]
+  positions = state.cache.lengths[:, None] + jnp.arange(T)[None, :]
+  logits, cache = llama.forward_cached(params, tokens, positions, num_new, state.cache, config,
+                                       logits_at=jnp.maximum(num_new - 1, 0))
+  touched = num_new > 0
+  return dataclasses.replace(
+      state, cache=cache,
+      logits=jnp.where(touched[:, None], logits, state.logits),
+      active=state.active | touched,
+      finish=jnp.where(touched, RUNNING, state.finish),
+      generated=jnp.where(touched, 0, state.generated))
+
+
+def decode(params: llama.Params, state: DecodeState, num_steps: int, config: LlamaConfig,
+           top_k: int = 0) -> tuple[DecodeState, jax.Array, jax.Array, jax.Array]:
+  """Runs up to num_steps sampling steps on device (exits early when no slot is active).
+
+  Returns (state, tokens int32 [B, num_steps], logprobs float32 [B, num_steps], valid bool
+  [B, num_steps]); valid marks the steps at which each slot sampled.
+  """
+  B = state.batch_size
+  cache_len = state.cache.max_len
+  out_tokens = jnp.zeros((B, num_steps), jnp.int32)
+  out_logprobs = jnp.zeros((B, num_steps), jnp.float32)
+  out_valid = jnp.zeros((B, num_steps), bool)
+
+  def cond(carry):
+    i, state, *_ = carry
+    return (i < num_steps) & jnp.any(state.active)
+
+  def body(carry):
+    i, state, out_tokens, out_logprobs, out_valid = carry
+    keys = jax.vmap(lambda kd, c: jax.random.fold_in(jax.random.wrap_key_data(kd), c))(
+        state.key_data, state.sample_count)
+    tokens, logprobs = sample_tokens(state.logits, keys, state.temperature, state.top_p, top_k)
+    active = state.active
+    generated = state.generated + active
+    hit_stop = jnp.any(tokens[:, None] == state.stop_ids, axis=-1)
+    out_of_budget = generated >= state.max_new
+    cache_full = state.cache.lengths >= cache_len      # no room to feed this token back
+    finish = jnp.where(hit_stop, STOP_TOKEN,
+                       jnp.where(out_of_budget, MAX_TOKENS,
+                                 jnp.where(cache_full, CONTEXT_FULL, RUNNING)))
+    done = active & (finish != RUNNING)
+    feed = active & ~done
+    logits, cache = llama.forward_cached(params, tokens[:, None], state.cache.lengths[:, None],
+                                         feed.astype(jnp.int32), state.cache, config,
+                                         logits_at=jnp.zeros((B,), jnp.int32))
+    new_state = dataclasses.replace(
+        state, cache=cache, logits=jnp.where(feed[:, None], logits, state.logits),
+        active=feed, finish=jnp.where(done, finish, state.finish), generated=generated,
+        sample_count=state.sample_count + active)
+    out_tokens = out_tokens.at[:, i].set(jnp.where(active, tokens, 0))
+    out_logprobs = out_logprobs.at[:, i].set(jnp.where(active, logprobs, 0.0))
+    out_valid = out_valid.at[:, i].set(active)
+    return i + 1, new_state, out_tokens, out_logprobs, out_valid
+
+  _, state, out_tokens, out_logprobs, out_valid = jax.lax.while_loop(
+      cond, body, (jnp.int32(0), state, out_tokens, out_logprobs, out_valid))
+  return state, out_tokens, out_logprobs, out_valid
+
+
+def broadcast_groups(state: DecodeState, n: int) -> DecodeState:
+  """Repeats each slot n times (slot i -> slots i*n .. i*n+n-1): one prefill, n samples."""
+  if n == 1:
+    return state
+
+  def rep(x, axis):
+    return jnp.repeat(x, n, axis=axis)
+  cache = KVCache(k=rep(state.cache.k, 1), v=rep(state.cache.v, 1),
+                  lengths=rep(state.cache.lengths, 0))
+  cache = KVCache(k=constrain(cache.k, CACHE_LOGICAL_AXES), v=constrain(cache.v, CACHE_LOGICAL_AXES),
+                  lengths=cache.lengths)
+  others = {f.name: rep(getattr(state, f.name), 0) for f in dataclasses.fields(state)
+            if f.name != "cache"}
+  return DecodeState(cache=cache, **others)
