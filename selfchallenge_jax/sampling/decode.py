@@ -149,3 +149,38 @@ def broadcast_groups(state: DecodeState, n: int) -> DecodeState:
   others = {f.name: rep(getattr(state, f.name), 0) for f in dataclasses.fields(state)
             if f.name != "cache"}
   return DecodeState(cache=cache, **others)
+
+
+def _take_rows(state: DecodeState, rows: jax.Array) -> DecodeState:
+  cache = KVCache(k=state.cache.k[:, rows], v=state.cache.v[:, rows],
+                  lengths=state.cache.lengths[rows])
+  others = {f.name: getattr(state, f.name)[rows] for f in dataclasses.fields(state)
+            if f.name != "cache"}
+  return DecodeState(cache=cache, **others)
+
+
+def _put_rows(state: DecodeState, rows: jax.Array, sub: DecodeState) -> DecodeState:
+  cache = KVCache(k=state.cache.k.at[:, rows].set(sub.cache.k, mode="drop"),
+                  v=state.cache.v.at[:, rows].set(sub.cache.v, mode="drop"),
+                  lengths=state.cache.lengths.at[rows].set(sub.cache.lengths, mode="drop"))
+  others = {f.name: getattr(state, f.name).at[rows].set(getattr(sub, f.name), mode="drop")
+            for f in dataclasses.fields(state) if f.name != "cache"}
+  return DecodeState(cache=cache, **others)
+
+
+def extend_rows(params: llama.Params, state: DecodeState, rows: jax.Array, tokens: jax.Array,
+                num_new: jax.Array, reset: jax.Array, settings: dict[str, jax.Array],
+                config: LlamaConfig) -> DecodeState:
+  """Extends only the slots `rows` [b] (b <= B; index B = padding, ignored): compute scales with b.
+
+  reset [b]: start a new episode in that slot (its cache is emptied first). settings: per-row
+  key_data [b, 2], temperature [b], top_p [b], max_new [b] (the turn's budget), stop_ids [b, NS].
+  """
+  B = state.batch_size
+  sub = _take_rows(state, jnp.minimum(rows, B - 1))
+  sub = dataclasses.replace(
+      sub, cache=dataclasses.replace(sub.cache, lengths=jnp.where(reset, 0, sub.cache.lengths)),
+      sample_count=jnp.where(reset, 0, sub.sample_count),
+      active=jnp.where(reset, False, sub.active), **settings)
+  sub = extend(params, sub, tokens, num_new, config)
+  return _put_rows(state, rows, sub)

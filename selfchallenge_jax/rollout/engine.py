@@ -1,0 +1,265 @@
+"""Multi-turn rollout engine: many episodes, each a conversation with its own environment.
+
+The device holds one DecodeState with `num_slots` slots. The host loop:
+  1. fills free slots with waiting episodes (their rendered prompt is a pending extend);
+  2. runs one batched extend for all slots with pending tokens (a new prompt, or the stop token +
+     an observation + the assistant header) — the history is never re-prefilled;
+  3. runs a decode chunk (`chunk_steps` device steps) on every active slot;
+  4. hands each slot that ended its turn to a worker thread, which parses the action, steps that
+     slot's environment and renders the observation tokens, while the other slots keep decoding.
+Episodes end on env done, max turns, max tokens or a full context. Nothing is re-tokenized: the
+episode's tokens are the prompt ids, the sampled ids and the rendered observation ids.
+
+With overlap=False the engine is the turn-barrier baseline: every slot waits for the slowest.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import dataclasses
+import functools
+import time
+from typing import Sequence
+
+import jax
+import numpy as np
+from absl import logging
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from selfchallenge_jax.model.partitioning import sampling_param_shardings
+from selfchallenge_jax.rollout import episode as ep
+from selfchallenge_jax.sampling import decode as dec
+from selfchallenge_jax.sampling.sampler import Sampler, prompt_bucket, slot_key_data
+from selfchallenge_jax.tokenizer.chat_base import ChatFormat
+from selfchallenge_jax.tokenizer.tool_calls import ToolCall
+
+
+@dataclasses.dataclass
+class EngineStats:
+  wall_s: float = 0.0
+  decode_s: float = 0.0        # device decode chunks (incl. the host sync that ends each)
+  extend_s: float = 0.0        # device extend-prefills
+  env_wait_s: float = 0.0      # host idle, waiting for environment steps
+  decode_steps: int = 0
+  sampled_tokens: int = 0
+
+  @property
+  def device_fraction(self) -> float:
+    return (self.decode_s + self.extend_s) / max(self.wall_s, 1e-9)
+
+  @property
+  def decode_fraction(self) -> float:
+    return self.decode_s / max(self.wall_s, 1e-9)
+
+
+@dataclasses.dataclass
+class _StepResult:
+  append: list[int] | None     # tokens to extend with, or None when the episode ends
+  reason: str | None
+
+
+class RolloutEngine:
+
+  def __init__(self, sampler: Sampler, chat: ChatFormat, *, num_slots: int, max_turns: int = 8,
+               max_turn_tokens: int = 256, max_episode_tokens: int = 1024, chunk_steps: int = 16,
+               temperature: float = 1.0, top_p: float = 1.0, env_threads: int = 16,
+               overlap: bool = True):
+    if len(chat.stop_ids) > sampler.max_stop_ids:
+      raise ValueError(f"chat format has {len(chat.stop_ids)} stop ids; sampler allows "
+                       f"{sampler.max_stop_ids}")
+    self.sampler, self.chat, self.num_slots = sampler, chat, num_slots
+    self.max_turns, self.max_turn_tokens = max_turns, max_turn_tokens
+    self.max_episode_tokens, self.chunk_steps = max_episode_tokens, chunk_steps
+    self.temperature, self.top_p, self.overlap = temperature, top_p, overlap
+    self.stats = EngineStats()
+    self._pool = cf.ThreadPoolExecutor(max_workers=env_threads, thread_name_prefix="env")
+    self._stop = np.full((sampler.max_stop_ids,), -1, np.int32)
+    self._stop[:len(chat.stop_ids)] = chat.stop_ids
+
+  def close(self) -> None:
+    self._pool.shutdown(wait=True)
+
+  # ---- jitted programs ------------------------------------------------------------------------
+  @functools.cached_property
+  def _init_fn(self):
+    s = self.sampler
+    def init():
+      return dec.init_state(s.config, self.num_slots, s.cache_len, s.max_stop_ids, s.cache_dtype)
+    if s.mesh is None:
+      return jax.jit(init)
+    return jax.jit(init, out_shardings=s._shardings(jax.eval_shape(init)))
+
+  @functools.lru_cache(maxsize=32)
+  def _extend_fn(self, rows: int, length: int):
+    s, config = self.sampler, self.sampler.config
+    def run(params, state, row_ids, tokens, num_new, reset, settings):
+      return dec.extend_rows(params, state, row_ids, tokens, num_new, reset, settings, config)
+    if s.mesh is None:
+      return jax.jit(run, donate_argnums=1)
+    state_sh = s._shardings(jax.eval_shape(self._init_fn))
+    rep = NamedSharding(s.mesh, P())
+    return jax.jit(run, in_shardings=(sampling_param_shardings(config, s.mesh), state_sh, rep, rep,
+                                      rep, rep, rep),
+                   out_shardings=state_sh, donate_argnums=1)
+
+  # ---- host loop ------------------------------------------------------------------------------
+  def run(self, specs: Sequence[ep.EpisodeSpec], seed: int = 0) -> list[ep.Episode]:
+    """Runs every episode to its end; returns them in the order of `specs`."""
+    start_time = time.perf_counter()
+    state = self._init_fn()
+    waiting = collections.deque(enumerate(specs))
+    slots: list[tuple[int, ep.EpisodeBuffer] | None] = [None] * self.num_slots
+    pending: dict[int, tuple[list[int], bool]] = {}       # slot -> (tokens to append, new episode)
+    in_env: dict[int, cf.Future] = {}
+    to_env: list[int] = []          # slots whose turn ended, not yet handed to a worker
+    decoding: set[int] = set()
+    results: dict[int, ep.Episode] = {}
+    key_data = np.zeros((self.num_slots, 2), np.uint32)
+
+    def end(slot: int, reason: str) -> None:
+      index, buf = slots[slot]
+      results[index] = buf.finish(reason)
+      slots[slot] = None
+
+    while waiting or any(s is not None for s in slots):
+      for slot in range(self.num_slots):                      # 1. fill free slots
+        if slots[slot] is None and waiting:
+          index, spec = waiting.popleft()
+          rendered = self.chat.render(spec.messages, tools=spec.tools, add_generation_prompt=True)
+          buf = ep.EpisodeBuffer(spec=spec, tokens=[], loss_mask=[], logprobs=[])
+          buf.add_context(rendered.ids)
+          slots[slot] = (index, buf)
+          key_data[slot] = slot_key_data(seed, np.asarray([spec.stream_id]))[0]
+          if len(rendered.ids) >= self.sampler.cache_len:
+            end(slot, ep.CONTEXT_FULL)
+            continue
+          pending[slot] = (rendered.ids, True)
+
+      for slot, future in list(in_env.items()):                # 4b. collect environment steps
+        if future.done():
+          del in_env[slot]
+          self._apply_step(slot, future.result(), slots, pending, end)
+
+      # The barrier baseline keeps the device idle while any environment is stepping.
+      device_free = self.overlap or not in_env
+      if pending and device_free:                               # 2. one batched extend
+        t0 = time.perf_counter()
+        state = self._extend(state, pending, slots, key_data)
+        jax.block_until_ready(state.active)
+        self.stats.extend_s += time.perf_counter() - t0
+        decoding.update(pending)
+        pending.clear()
+
+      ran_decode = bool(decoding) and device_free
+      if ran_decode:                                            # 3. a decode chunk
+        t0 = time.perf_counter()
+        state, toks, lps, valid = self.sampler._decode_fn(self.num_slots, self.chunk_steps)(
+            self.sampler.params, state)
+        toks, lps, valid = np.asarray(toks), np.asarray(lps), np.asarray(valid)
+        active, finish = np.asarray(state.active), np.asarray(state.finish)
+        self.stats.decode_s += time.perf_counter() - t0
+        self.stats.decode_steps += int(valid.any(axis=0).sum())
+        for slot in sorted(decoding):
+          _, buf = slots[slot]
+          n = int(valid[slot].sum())
+          buf.add_sampled(toks[slot][valid[slot]].tolist(), lps[slot][valid[slot]].tolist())
+          self.stats.sampled_tokens += n
+          buf.cached += n
+          if active[slot]:
+            continue
+          buf.cached -= 1                                      # the last token was not fed back
+          decoding.discard(slot)
+          buf.turns.append((buf.turn_start, len(buf.tokens)))
+          reason = int(finish[slot])
+          if reason == dec.CONTEXT_FULL:
+            end(slot, ep.CONTEXT_FULL)
+          elif reason == dec.MAX_TOKENS and buf.sampled >= self.max_episode_tokens:
+            end(slot, ep.MAX_TOKENS)
+          else:
+            to_env.append(slot)
+
+      if to_env and (self.overlap or not decoding):             # 4. step envs off-thread
+        for slot in to_env:
+          _, buf = slots[slot]
+          in_env[slot] = self._pool.submit(self._env_step, buf, buf.tokens[buf.turn_start:])
+        to_env.clear()
+      if not ran_decode and in_env:                             # nothing to decode: wait
+        t0 = time.perf_counter()
+        cf.wait(list(in_env.values()),
+                return_when=cf.FIRST_COMPLETED if self.overlap else cf.ALL_COMPLETED)
+        self.stats.env_wait_s += time.perf_counter() - t0
+    self.stats.wall_s += time.perf_counter() - start_time
+    return [results[i] for i in range(len(specs))]
+
+  def _apply_step(self, slot, result: _StepResult, slots, pending, end) -> None:
+    _, buf = slots[slot]
+    if result.append is None:
+      end(slot, result.reason)
+      return
+    if buf.cached + len(result.append) >= self.sampler.cache_len:
+      end(slot, ep.CONTEXT_FULL)
+      return
+    pending[slot] = (result.append, False)
+
+  def _env_step(self, buf: ep.EpisodeBuffer, turn: list[int]) -> _StepResult:
+    """Worker thread: parse the turn, step the environment, render the observation."""
+    try:
+      return self._env_step_unsafe(buf, turn)
+    except Exception as e:  # pylint: disable=broad-except
+      # An environment bug must not take down the other episodes of the batch.
+      logging.exception("environment step failed; ending the episode (tag=%r)", buf.spec.tag)
+      return _StepResult(None, f"{ep.ENV_ERROR}: {type(e).__name__}: {e}")
+
+  def _env_step_unsafe(self, buf: ep.EpisodeBuffer, turn: list[int]) -> _StepResult:
+    stop_ids = set(self.chat.stop_ids)
+    text_ids = turn[:-1] if turn and turn[-1] in stop_ids else turn
+    action = self.chat.parse_assistant(self.chat.tokenizer.decode(text_ids))
+    env = buf.spec.env
+    if isinstance(action, ToolCall):
+      message = {"role": "ipython", "content": env.call_tool(action.name, action.arguments)}
+    else:
+      message = {"role": "user", "content": env.respond(action)}
+    if env.done:
+      return _StepResult(None, ep.ENV_DONE)
+    if len(buf.turns) >= self.max_turns:
+      return _StepResult(None, ep.MAX_TURNS)
+    if buf.sampled >= self.max_episode_tokens:
+      return _StepResult(None, ep.MAX_TOKENS)
+    # The turn's last sampled token (its stop token, or the last token of a turn cut by the
+    # per-turn budget) was never fed to the cache: it leads the extend.
+    return _StepResult([turn[-1]] + self.chat.render_message(message).ids
+                       + self.chat.generation_prompt(), None)
+
+  def _extend(self, state, pending, slots, key_data):
+    rows = sorted(pending)
+    b = 1
+    while b < len(rows):
+      b *= 2
+    b = min(b, self.num_slots)
+    longest = max(len(pending[r][0]) for r in rows)
+    T = prompt_bucket(longest, self.sampler.cache_len)
+    row_ids = np.full((b,), self.num_slots, np.int32)
+    tokens = np.zeros((b, T), np.int32)
+    num_new = np.zeros((b,), np.int32)
+    reset = np.zeros((b,), bool)
+    max_new = np.zeros((b,), np.int32)
+    for i, slot in enumerate(rows):
+      ids, new_episode = pending[slot]
+      _, buf = slots[slot]
+      row_ids[i], num_new[i], reset[i] = slot, len(ids), new_episode
+      tokens[i, :len(ids)] = ids
+      if new_episode:
+        buf.cached = 0
+      else:
+        buf.add_context(ids[1:])          # ids[0] is the turn's last sampled token, already kept
+      buf.cached += len(ids)
+      buf.turn_start = len(buf.tokens)
+      max_new[i] = min(self.max_turn_tokens, self.max_episode_tokens - buf.sampled)
+    settings = dict(
+        key_data=key_data[np.minimum(row_ids, self.num_slots - 1)],
+        temperature=np.full((b,), self.temperature, np.float32),
+        top_p=np.full((b,), self.top_p, np.float32), max_new=max_new,
+        stop_ids=np.broadcast_to(self._stop, (b, len(self._stop))).copy())
+    return self._extend_fn(b, T)(self.sampler.params, state, row_ids, tokens, num_new, reset,
+                                 settings)

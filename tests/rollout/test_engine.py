@@ -1,0 +1,167 @@
+"""The multi-turn engine: exact token bookkeeping, logprobs across appends, end reasons, overlap."""
+
+import dataclasses
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from chat_fixtures import make_chat
+from selfchallenge_jax.envs.base import Environment, function_schema
+from selfchallenge_jax.model import get_config, init_params, llama
+from selfchallenge_jax.rollout import episode as ep
+from selfchallenge_jax.rollout.engine import RolloutEngine
+from selfchallenge_jax.sampling import Sampler
+from selfchallenge_jax.sampling import decode as dec
+
+
+class ScriptedEnv(Environment):
+  """Replies "ok <n>" to anything; done after `done_after` replies (never when None)."""
+  name = "scripted"
+
+  def __init__(self, done_after=None, sleep_s=0.0):
+    super().__init__()
+    self.done_after, self.sleep_s, self.replies = done_after, sleep_s, 0
+
+  @property
+  def tools(self):
+    return [function_schema("echo", "Echoes text.", {"text": {"type": "string"}})]
+
+  def reset(self, seed=None, **kwargs):
+    return "hello"
+
+  def _tool_functions(self):
+    return {"echo": lambda text: text}
+
+  def state(self):
+    return {"replies": self.replies}
+
+  def _on_respond(self, content):
+    time.sleep(self.sleep_s)
+    self.replies += 1
+    if self.done_after is not None and self.replies >= self.done_after:
+      self.answer, self.done = content, True
+      return ""
+    return f"ok {self.replies}"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+  tokenizer, chat = make_chat(tmp_path_factory.mktemp("tok"))
+  config = get_config("tiny", vocab_size=tokenizer.vocab_size, max_seq_len=512)
+  params = init_params(config, jax.random.key(0), std=0.05)
+  return tokenizer, chat, config, params
+
+
+def _specs(n, **env_kwargs):
+  return [ep.EpisodeSpec(env=ScriptedEnv(**env_kwargs),
+                         messages=[{"role": "system", "content": "You are helpful."},
+                                   {"role": "user", "content": f"Task number {i}."}],
+                         stream_id=i, tag=i) for i in range(n)]
+
+
+def _engine(setup, **kw):
+  tokenizer, chat, config, params = setup
+  sampler = Sampler(params, config, cache_len=kw.pop("cache_len", 256))
+  defaults = dict(num_slots=4, max_turns=3, max_turn_tokens=12, max_episode_tokens=64,
+                  chunk_steps=5)
+  defaults.update(kw)
+  return RolloutEngine(sampler, chat, **defaults)
+
+
+def test_multi_turn_tokens_and_logprobs_match_teacher_forcing(setup):
+  tokenizer, chat, config, params = setup
+  engine = _engine(setup)
+  episodes = engine.run(_specs(6), seed=1)       # more episodes than slots: slots get refilled
+  for i, e in enumerate(episodes):
+    assert e.tag == i and e.end_reason == ep.MAX_TURNS and e.num_turns == 3
+    assert len(e.tokens) == len(e.loss_mask) == len(e.logprobs)
+    # The conversation starts with the rendered prompt; every sampled region is a turn.
+    prompt = chat.render(_specs(6)[i].messages).ids
+    assert e.tokens[:len(prompt)] == prompt
+    mask = np.asarray(e.loss_mask)
+    covered = np.zeros_like(mask)
+    for start, end in e.turns:
+      covered[start:end] = 1
+    np.testing.assert_array_equal(mask, covered)
+    # Observations were appended as rendered (stop token, observation message, assistant header).
+    for (_, end), (nxt, _) in zip(e.turns, e.turns[1:]):
+      between = e.tokens[end:nxt]
+      assert between[-len(chat.generation_prompt()):] == chat.generation_prompt()
+    # Sampler logprobs equal the training forward's teacher-forced logprobs on the full sequence.
+    tokens = np.asarray([e.tokens], np.int32)
+    positions = np.arange(len(e.tokens), dtype=np.int32)[None]
+    logits = llama.forward(params, tokens, positions, np.ones_like(tokens, bool), config)
+    logp = np.asarray(jax.nn.log_softmax(logits[0, :-1], axis=-1))
+    forced = logp[np.arange(len(e.tokens) - 1), tokens[0, 1:]]
+    sampled = mask[1:] == 1
+    np.testing.assert_allclose(np.asarray(e.logprobs)[1:][sampled], forced[sampled], atol=1e-4)
+  engine.close()
+
+
+def test_end_reasons_and_final_state(setup):
+  engine = _engine(setup, max_turns=5)
+  done = engine.run(_specs(2, done_after=2), seed=2)
+  for e in done:
+    assert e.end_reason == ep.ENV_DONE and e.num_turns == 2
+    assert e.final_state == {"replies": 2} and e.answer is not None
+    assert sum(a["kind"] == "respond" for a in e.actions) == 2
+  engine.close()
+  engine = _engine(setup, max_turns=10, max_turn_tokens=12, max_episode_tokens=20)
+  budget = engine.run(_specs(2), seed=3)
+  assert all(e.end_reason == ep.MAX_TOKENS and sum(e.loss_mask) == 20 for e in budget)
+  engine.close()
+  engine = _engine(setup, max_turns=50, max_turn_tokens=12, max_episode_tokens=1000, cache_len=128)
+  full = engine.run(_specs(2), seed=4)
+  assert all(e.end_reason == ep.CONTEXT_FULL and len(e.tokens) <= 129 for e in full)
+  engine.close()
+
+
+def test_scheduling_does_not_change_episodes(setup):
+  """Same seed: overlap vs turn barrier, and different slot counts, give identical episodes."""
+  runs = []
+  for kw in (dict(overlap=True, num_slots=4), dict(overlap=False, num_slots=4),
+             dict(overlap=True, num_slots=2)):
+    engine = _engine(setup, **kw)
+    runs.append([e.tokens for e in engine.run(_specs(4), seed=5)])
+    engine.close()
+  assert runs[0] == runs[1] == runs[2]
+
+
+def test_append_leaves_cache_equal_to_full_prefill(setup):
+  tokenizer, chat, config, params = setup
+  B, S = 2, 64
+  first = [[1, 5, 9, 11, 40, 41], [1, 7, 8]]
+  second = [[12, 13, 14], [20, 21, 22, 23, 24]]
+  state = dec.init_state(config, B, S, 2)
+  tok = np.zeros((B, 8), np.int32)
+  for b, p in enumerate(first):
+    tok[b, :len(p)] = p
+  state = dec.extend(params, state, tok, np.asarray([len(p) for p in first], np.int32), config)
+  state = dataclasses.replace(state, max_new=np.full((B,), 4, np.int32),
+                              key_data=np.zeros((B, 2), np.uint32),
+                              temperature=np.zeros((B,), np.float32))
+  state, out, _, valid = dec.decode(params, state, 4, config)
+  generated = [np.asarray(out)[b][np.asarray(valid)[b]].tolist() for b in range(B)]
+  # The budget-ended turn's last token is not in the cache: it leads the append, as in the engine.
+  appended = [[g[-1]] + s for g, s in zip(generated, second)]
+  tok = np.zeros((B, 8), np.int32)
+  for b, a in enumerate(appended):
+    tok[b, :len(a)] = a
+  state = dec.extend(params, state, tok, np.asarray([len(a) for a in appended], np.int32), config)
+  full = [f + g[:-1] + a for f, g, a in zip(first, generated, appended)]
+  ref = dec.init_state(config, B, S, 2)
+  tok = np.zeros((B, 32), np.int32)
+  for b, f in enumerate(full):
+    tok[b, :len(f)] = f
+  ref = dec.extend(params, ref, tok, np.asarray([len(f) for f in full], np.int32), config)
+  np.testing.assert_array_equal(np.asarray(state.cache.lengths), np.asarray(ref.cache.lengths))
+  for b, f in enumerate(full):
+    n = len(f)
+    np.testing.assert_allclose(np.asarray(state.cache.k)[:, b, :n], np.asarray(ref.cache.k)[:, b, :n],
+                               atol=1e-5)
+    np.testing.assert_allclose(np.asarray(state.cache.v)[:, b, :n], np.asarray(ref.cache.v)[:, b, :n],
+                               atol=1e-5)
+  np.testing.assert_allclose(np.asarray(state.logits), np.asarray(ref.logits), atol=1e-4)
+
