@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 
 import pytest
 from array_record.python.array_record_module import ArrayRecordWriter
+from etils import epath
+from etils.epath import testing as epath_testing
 
 from selfchallenge_jax.tasks.check import CheckResult, Reason
 from selfchallenge_jax.tasks.dataset_info import (EmptyTaskDatasetError, TaskDatasetError,
@@ -59,6 +62,8 @@ def test_written_records_read_back_in_order_with_info_and_jsonl(tmp_path):
   assert list(open_task_source(tmp_path / "ds", "rejected")) == rejected
   source = open_task_source(tmp_path / "ds")
   assert source.skipped == 0 and source[6] == kept[6] and source[-1] == kept[-1]
+  # Grain worker processes get a pickled copy; open readers must not stop that.
+  assert list(pickle.loads(pickle.dumps(source))) == kept
 
   info = load_info(tmp_path / "ds")
   assert (info.name, info.version, info.schema_version) == ("kv_round1", "1.2.0", 1)
@@ -71,6 +76,48 @@ def test_written_records_read_back_in_order_with_info_and_jsonl(tmp_path):
   lines = (tmp_path / "ds" / "kept.jsonl").read_text().splitlines()
   assert [decode(line) for line in lines] == kept
   assert not [f for f in os.listdir(tmp_path / "ds") if f.startswith(".tmp")]
+
+
+def test_gcs_directory_is_staged_locally_then_copied_and_renamed(tmp_path):
+  """gs:// goes through epath (mocked here onto a local 'bucket'); ArrayRecord only writes locally."""
+  bucket = tmp_path / "bucket"
+  calls = []
+
+  def local(path):
+    text = os.fspath(path)
+    return text.replace("gs://", f"{bucket}/") if text.startswith("gs://") else text
+
+  def one(name):
+    def fn(original, path, *args, **kwargs):
+      calls.append((name, os.fspath(path)))
+      return original(local(path), *args, **kwargs)
+    return fn
+
+  def two(name):
+    def fn(original, path, dst, **kwargs):
+      calls.append((name, os.fspath(path), os.fspath(dst)))
+      return original(local(path), local(dst), **kwargs)
+    return fn
+
+  results = _results(3, 2)
+  with epath_testing.mock_epath(open=one("open"), exists=one("exists"), makedirs=one("makedirs"),
+                                mkdir=one("mkdir"), remove=one("remove"), rmtree=one("rmtree"),
+                                copy=two("copy"), rename=two("rename"), replace=two("replace")):
+    info = write_task_dataset(epath.Path("gs://runs/tasks/kv"), results, name="kv",
+                              records_per_shard=2)
+  remote = [c for c in calls if c[0] in ("copy", "rename")]
+  # Every published file was copied to a temporary remote name, then renamed to its final name,
+  # and dataset_info.json came last.
+  copies = [c for c in remote if c[0] == "copy"]
+  renames = [c for c in remote if c[0] == "rename"]
+  assert all(c[2].startswith("gs://runs/tasks/kv/.tmp-") for c in copies)
+  assert [c[1] for c in renames] == [c[2] for c in copies]
+  assert renames[-1][2] == "gs://runs/tasks/kv/dataset_info.json"
+  assert sorted(os.listdir(bucket / "runs/tasks/kv")) == [
+      "dataset_info.json", "kept-00000.array_record", "kept-00001.array_record", "kept.jsonl",
+      "rejected-00000.array_record", "rejected.jsonl"]
+  assert info.splits["kept"].records == 3
+  assert list(open_task_source(bucket / "runs/tasks/kv")) == _expected(results[:3], {})
 
 
 def test_existing_dataset_is_not_overwritten_by_accident(tmp_path):
