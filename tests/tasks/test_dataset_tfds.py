@@ -10,7 +10,6 @@ import pytest
 import tensorflow_datasets as tfds
 
 from selfchallenge_jax.tasks import tfds_benchmark, tfds_builder
-from selfchallenge_jax.tasks.check import CheckResult, Reason
 from selfchallenge_jax.tasks.dataset_info import EmptyTaskDatasetError
 from selfchallenge_jax.tasks.dataset_writer import write_task_dataset
 from selfchallenge_jax.tasks.record import CodeAsTask
