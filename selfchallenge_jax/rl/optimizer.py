@@ -1,0 +1,60 @@
+"""The optimizer: AdamW, linear warmup + cosine decay, global-norm clipping, grad accumulation."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import optax
+
+
+def no_decay_on_norms(params: Any) -> Any:
+  """Weight-decay mask: True except for RMSNorm scales.
+
+  Selected by name, not by ndim: the stacked per-layer scales are [L, D], so the usual "decay only
+  >= 2-D params" rule would decay them. Shrinking a norm scale towards 0 has no regularizing
+  meaning (it is a per-channel gain centred on 1).
+  """
+  def decay(path: tuple[Any, ...], _: Any) -> bool:
+    return not any(str(getattr(k, "key", k)).endswith("norm") for k in path)
+  return jax.tree_util.tree_map_with_path(decay, params)
+
+
+def make_optimizer(lr: float, warmup_steps: int, total_steps: int, weight_decay: float = 0.0,
+                   b1: float = 0.9, b2: float = 0.999, clip_norm: float | None = 1.0,
+                   grad_accum_steps: int = 1, *, eps: float = 1e-8, end_lr_ratio: float = 0.0,
+                   decay_mask: Callable[[Any], Any] | None = no_decay_on_norms,
+                   ) -> tuple[optax.GradientTransformation, optax.Schedule]:
+  """Returns (optimizer, schedule).
+
+  Steps count optimizer updates, not micro-batches: with grad_accum_steps = k, optax.MultiSteps
+  averages k successive gradients and the inner AdamW (and its schedule) advances once per k
+  calls, so k micro-steps equal one step on the mean gradient. Log schedule(state.step // k).
+  Clipping sees that mean gradient, as it would the gradient of one big batch.
+  clip_norm None or <= 0 turns clipping off. The lr rises linearly over warmup_steps, then decays
+  (cosine) to lr * end_lr_ratio at update total_steps - 1 (warmup included in total_steps).
+  """
+  if warmup_steps < 0 or total_steps <= warmup_steps:
+    raise ValueError(f"need 0 <= warmup_steps < total_steps, got {warmup_steps}, {total_steps}")
+  if grad_accum_steps < 1:
+    raise ValueError(f"grad_accum_steps must be >= 1, got {grad_accum_steps}")
+  base = optax.warmup_cosine_decay_schedule(
+      init_value=0.0, peak_value=lr, warmup_steps=warmup_steps, decay_steps=total_steps,
+      end_value=lr * end_lr_ratio)
+
+  def schedule(count: jax.Array) -> jax.Array:
+    # Shifted by one so update 0 is not wasted at lr 0: update i uses base(i + 1), reaching lr at
+    # update warmup_steps - 1 and lr * end_lr_ratio at the last update, total_steps - 1.
+    return base(count + 1)
+
+  parts = []
+  if clip_norm is not None and clip_norm > 0:
+    parts.append(optax.clip_by_global_norm(clip_norm))
+  parts.append(optax.adamw(schedule, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay,
+                           mask=decay_mask))
+  optimizer = optax.chain(*parts)
+  if grad_accum_steps > 1:
+    # A plain (init, update) pair, as TrainState.create and tree_map_params expect.
+    optimizer = optax.MultiSteps(optimizer, every_k_schedule=grad_accum_steps)
+    optimizer = optimizer.gradient_transformation()
+  return optimizer, schedule
