@@ -14,20 +14,14 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import fcntl
 import gc
 import json
-import marshal
 import os
-import resource
-import signal
 import sys
 from typing import Any, NoReturn
 
-from selfchallenge_jax.sandbox import confine, landlock, seccomp_filter
+from selfchallenge_jax.sandbox.prepared import RESULT_FD
 
-RESULT_FD = 3
-_RULESET_FD = 4
 _MESSAGE_CHARS = 2000
 # Work done before any layer is in place runs with the worker's privileges: keep it to fd moves.
 _write = os.write
@@ -50,9 +44,16 @@ class ChildSetup:
   worker_pid: int
 
 
+# Verdicts are the common case: their reports are constants, so the child skips the JSON encoder
+# (whose Python-level code would otherwise be paged in copy-on-write in every child).
+_CONSTANT_REPORTS = {True: b'{"ok": true, "value": true}', False: b'{"ok": true, "value": false}'}
+
+
 def _report(payload: dict[str, Any], max_bytes: int) -> NoReturn:
+  value = payload.get("value", 0) if payload.get("ok") is True else 0
+  constant = _CONSTANT_REPORTS.get(value) if value is True or value is False else None
   try:
-    data = _dumps(payload, allow_nan=False).encode()
+    data = constant or _dumps(payload, allow_nan=False).encode()
   except (TypeError, ValueError, RecursionError) as e:
     data = _dumps({"ok": False, "kind": "bad_return_type", "type": type(e).__name__,
                    "message": f"return value is not JSON-serializable: {e}"[:_MESSAGE_CHARS]}).encode()
@@ -74,71 +75,30 @@ def _error(kind: str, e: BaseException | None, message: str = "") -> dict[str, A
           "message": text[:_MESSAGE_CHARS]}
 
 
-def _move_fds(result_fd: int, out_fd: int, ruleset_fd: int | None) -> None:
-  """Puts the result pipe on fd 3, output on 1 and 2, the ruleset on 4; closes everything else."""
-  high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in (result_fd, out_fd)]
-  ruleset_high = fcntl.fcntl(ruleset_fd, fcntl.F_DUPFD, 16) if ruleset_fd is not None else None
-  devnull = os.open(os.devnull, os.O_RDONLY)
-  os.dup2(devnull, 0)
-  os.dup2(high[1], 1)
-  os.dup2(high[1], 2)
-  os.dup2(high[0], RESULT_FD)
-  if ruleset_high is not None:
-    os.dup2(ruleset_high, _RULESET_FD)
-    os.closerange(_RULESET_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
-  else:
-    os.closerange(RESULT_FD + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+def confine_self(confinement: Any, result_fd: int, out_fd: int) -> dict[str, bool]:
+  """Applies every layer in order; returns which succeeded (the probe reports these).
+
+  Order: own session, fds (result pipe on 3, output on 1 and 2, the Landlock ruleset on 4, nothing
+  else), rlimits, uid switch, parent-death signal (the uid switch clears it), Landlock, seccomp.
+  `confinement` is a prepared.Confinement built once by the worker from a ChildSetup.
+  """
+  return confinement.apply(result_fd, out_fd)
 
 
-def confine_self(setup: ChildSetup, result_fd: int, out_fd: int) -> dict[str, bool]:
-  """Applies every layer in order; returns which succeeded (the probe reports these)."""
-  os.setsid()   # own process group: the worker kills the whole group, never its own
-  _move_fds(result_fd, out_fd, setup.ruleset_fd)
-  os.chdir(setup.workdir)
-  os.environ.clear()
-  signal.signal(signal.SIGXFSZ, signal.SIG_DFL)   # Python ignores it; we want a clear death
-  applied = {}
-  confine.set_rlimits(setup.cpu_s, setup.memory_bytes, setup.max_open_files, setup.max_output_bytes)
-  applied["rlimits"] = True
-  if setup.uid is not None:
-    confine.drop_to_uid(setup.uid)
-    applied["uid"] = True
-  confine.die_with_parent()   # after the uid switch, which clears it
-  if os.getppid() != setup.worker_pid:
-    _exit(1)                  # the worker died before we armed the death signal
-  if setup.ruleset_fd is not None:
-    landlock.restrict_self(_RULESET_FD)
-    os.close(_RULESET_FD)
-    applied["landlock"] = True
-  if setup.seccomp_program is not None:
-    seccomp_filter.install(setup.seccomp_program)
-    applied["seccomp"] = True
-  return applied
-
-
-def run_task(setup: ChildSetup, source: str, function: str, kwargs_blob: bytes,
+def run_task(confinement: Any, source: str, function: str, kwargs: dict[str, Any],
              result_fd: int, out_fd: int) -> NoReturn:
-  """Entry point in the forked child: never returns."""
-  cap = setup.max_result_bytes
-  # A child lives for one call: cyclic garbage dies with it, and collections while parsing a
-  # multi-MB state cost more than the parse (memory stays capped by RLIMIT_AS).
+  """Entry point in the forked child: never returns.
+
+  `kwargs` were decoded by the worker before the fork (zygote.Worker.run): this process has its own
+  copy-on-write copy, so whatever the code does to them never reaches the worker or another task.
+  """
+  cap = confinement.setup.max_result_bytes
+  # A child lives for one call: cyclic garbage dies with it (memory stays capped by RLIMIT_AS).
   gc.disable()
   try:
-    confine_self(setup, result_fd, out_fd)
+    confinement.apply(result_fd, out_fd)
   except BaseException as e:  # never run untrusted code half-confined
     _report(_error("sandbox_setup", e), cap)
-  try:
-    # marshal, not JSON: about 4x cheaper for a multi-MB state. Safe here because this blob comes
-    # from the trusted pool and is decoded only by the untrusted side; nothing a child sends back
-    # is ever unmarshalled (replies are size-capped JSON).
-    kwargs = marshal.loads(kwargs_blob)
-    del kwargs_blob
-    if not isinstance(kwargs, dict):
-      raise TypeError("kwargs must be a dict")
-  except MemoryError as e:
-    _report(_error("memory", e), cap)
-  except BaseException as e:
-    _report(_error("bad_input", e), cap)
   _report(_call(source, function, kwargs), cap)
 
 
@@ -173,11 +133,12 @@ def _call(source: str, function: str, kwargs: dict[str, Any]) -> dict[str, Any]:
   return {"ok": True, "value": value}
 
 
-def probe(setup: ChildSetup, result_fd: int, out_fd: int) -> NoReturn:
+def probe(confinement: Any, result_fd: int, out_fd: int) -> NoReturn:
   """Applies the layers one by one and checks each one actually bites; reports a dict of bools."""
+  setup = confinement.setup
   layers: dict[str, bool] = {}
   try:
-    layers.update(confine_self(setup, result_fd, out_fd))
+    layers.update(confine_self(confinement, result_fd, out_fd))
   except BaseException as e:
     layers["error"] = False
     _report({"ok": True, "value": {"layers": layers, "message": f"{type(e).__name__}: {e}"}},

@@ -43,18 +43,31 @@ def die_with_parent() -> None:
   _check(_libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), 0, 0, 0))
 
 
+def cpu_seconds(cpu_s: float) -> int:
+  return max(1, math.ceil(cpu_s))
+
+
+def rlimit_table(cpu: int, memory_bytes: int, max_open_files: int,
+                 max_file_bytes: int) -> list[tuple[int, tuple[int, int]]]:
+  """(resource, (soft, hard)) pairs; see set_rlimits."""
+  return [
+      # Soft limit -> SIGXCPU, hard limit one second later -> SIGKILL if SIGXCPU is caught.
+      (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+      (resource.RLIMIT_AS, (memory_bytes, memory_bytes)),
+      (resource.RLIMIT_NOFILE, (max_open_files, max_open_files)),
+      (resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes)),
+      (resource.RLIMIT_CORE, (0, 0)),
+      # Counts every process and thread of the real uid: with a per-worker uid this forbids
+      # forking and threads. Root ignores it, which is why children switch uid.
+      (resource.RLIMIT_NPROC, (1, 1)),
+  ]
+
+
 def set_rlimits(cpu_s: float, memory_bytes: int, max_open_files: int, max_file_bytes: int) -> None:
   """CPU seconds, address space, open files, file size (stdout/stderr included), one process."""
-  cpu = max(1, math.ceil(cpu_s))
-  # Soft limit -> SIGXCPU, hard limit one second later -> SIGKILL if SIGXCPU is caught.
-  resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-  resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-  resource.setrlimit(resource.RLIMIT_NOFILE, (max_open_files, max_open_files))
-  resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
-  resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-  # Counts every process and thread of the real uid: with a per-worker uid this forbids forking
-  # and threads. Root ignores it, which is why children switch uid.
-  resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))
+  for which, value in rlimit_table(cpu_seconds(cpu_s), memory_bytes, max_open_files,
+                                   max_file_bytes):
+    resource.setrlimit(which, value)
 
 
 def drop_to_uid(uid: int) -> None:

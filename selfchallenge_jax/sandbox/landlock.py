@@ -17,6 +17,7 @@ from typing import Iterable
 _SYS_CREATE_RULESET = 444   # same numbers on x86_64 and aarch64 (unified syscall table)
 _SYS_ADD_RULE = 445
 _SYS_RESTRICT_SELF = 446
+SYS_RESTRICT_SELF = _SYS_RESTRICT_SELF
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 

@@ -6,7 +6,7 @@ its stdin/stdout (see protocol.py), all frames JSON:
   pool -> worker: config {"uid", "workdir", "limits", "layers_wanted"}
   worker -> pool: hello  {"pid", "layers": {name: bool}, "landlock_abi", "message"}
   pool -> worker: task header {"source", "function"} then a frame of marshal-encoded kwargs
-                   (decoded only inside the child; see child.run_task)
+                   (decoded by the worker just before the fork; see Worker.run)
   worker -> pool: reply  {"status", "value", "error_kind", "exception_type", "message", "output"}
 The worker stays root (it must reset the work directory and kill children); children drop to the
 worker's uid, so they can neither signal the worker nor read other workers' files.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import json
+import marshal
 import os
 import select
 import shutil
@@ -24,7 +25,8 @@ import sys
 import time
 from typing import Any
 
-from selfchallenge_jax.sandbox import child, confine, landlock, protocol, seccomp_filter
+from selfchallenge_jax.sandbox import (child, confine, fastfork, landlock, prepared, protocol,
+                                       seccomp_filter)
 
 # Imported once here so children need no file access to use them (the interpreter may live under a
 # directory the children's uid cannot read, e.g. /root/.pyenv). Verifiers may import these.
@@ -49,6 +51,11 @@ def _preload() -> None:
   # Warm the compiler and json once so children do not each pay first-use costs.
   exec(compile("def _warm(x):\n  return sorted(x)\n", "<warm>", "exec"), {})
   json.loads(json.dumps({"a": [1, 2.5, "x", None, True]}))
+
+
+def _input_error(kind: str, e: BaseException) -> dict[str, Any]:
+  return {"status": "error", "value": None, "error_kind": kind, "exception_type": type(e).__name__,
+          "message": f"kwargs could not be decoded: {e}"[:4096], "output": ""}
 
 
 def _reset_workdir(workdir: str, uid: int | None) -> None:
@@ -76,6 +83,7 @@ class Worker:
     self.layers: dict[str, bool] = {"rlimits": False, "uid": False, "netns": False,
                                     "landlock": False, "seccomp": False}
     self.message = ""
+    self.raw_fork = fastfork.single_threaded()
     if "netns" in wanted:
       self.layers["netns"] = self._try(confine.unshare_network)
     self.landlock_abi = landlock.abi_version() if "landlock" in wanted else 0
@@ -93,6 +101,8 @@ class Worker:
         max_open_files=self.limits["max_open_files"],
         max_output_bytes=self.limits["max_output_bytes"],
         max_result_bytes=self.limits["max_result_bytes"], worker_pid=os.getpid())
+    prepared.prepare_worker()
+    self.confinement = prepared.Confinement(self.setup)
 
   def _try(self, fn: Any) -> Any:
     try:
@@ -104,7 +114,7 @@ class Worker:
 
   def probe(self) -> None:
     """Runs the probe child and keeps only layers that demonstrably work."""
-    reply = self._fork_and_wait(lambda r, o: child.probe(self.setup, r, o))
+    reply = self._fork_and_wait(lambda r, o: child.probe(self.confinement, r, o))
     found = reply.get("value", {}).get("layers", {}) if reply["status"] == "returned" else {}
     self.message += reply.get("value", {}).get("message", "") if isinstance(
         reply.get("value"), dict) else reply.get("message", "")
@@ -117,11 +127,33 @@ class Worker:
         "ruleset_fd": self.setup.ruleset_fd if self.layers["landlock"] else None,
         "seccomp_program": self.setup.seccomp_program if self.layers["seccomp"] else None,
     })
+    self.confinement.close()
+    self.confinement = prepared.Confinement(self.setup)
 
   def run(self, header: dict[str, Any], kwargs_blob: bytes) -> dict[str, Any]:
+    """Decodes the kwargs here, before the fork: the child inherits them copy-on-write and touches
+    only the pages it reads, instead of allocating (and page-faulting in) a whole fresh copy.
+
+    The blob comes from the trusted pool; nothing a child sends is ever unmarshalled. The
+    collector stays off until the child is reaped and the kwargs are freed, so neither the decode
+    nor the child trigger collections over them.
+    """
     source, function = header["source"], header["function"]
-    return self._fork_and_wait(
-        lambda r, o: child.run_task(self.setup, source, function, kwargs_blob, r, o))
+    gc.disable()
+    try:
+      try:
+        kwargs = marshal.loads(kwargs_blob)
+      except MemoryError as e:
+        return _input_error("memory", e)
+      except (ValueError, EOFError, TypeError) as e:
+        return _input_error("bad_input", e)
+      if not isinstance(kwargs, dict):
+        return _input_error("bad_input", TypeError("kwargs must be a dict"))
+      return self._fork_and_wait(
+          lambda r, o: child.run_task(self.confinement, source, function, kwargs, r, o))
+    finally:
+      kwargs = None   # freed only now: the child that shared its pages is gone
+      gc.enable()
 
   def _fork_and_wait(self, child_main: Any) -> dict[str, Any]:
     _reset_workdir(self.workdir, self.setup.uid)
@@ -131,7 +163,7 @@ class Worker:
       os.fchown(out_fd, self.setup.uid, self.setup.uid)
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     start = time.monotonic()
-    pid = os.fork()
+    pid = fastfork.fork(self.raw_fork)
     if pid == 0:
       try:
         os.close(read_fd)
@@ -144,6 +176,8 @@ class Worker:
     finally:
       os.close(read_fd)
       os.close(out_fd)
+      if self.raw_fork:
+        fastfork.reseed_random()
 
   def _supervise(self, pid: int, read_fd: int, out_fd: int, start: float) -> dict[str, Any]:
     """Waits on the child itself (pidfd), never for pipe EOF: escaped writers cannot stall us."""

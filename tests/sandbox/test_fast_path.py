@@ -1,0 +1,106 @@
+"""The fast path's pieces: raw fork, the prepared fd layout, constant verdict reports."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from selfchallenge_jax.sandbox import SandboxLimits, SandboxPool, Status, fastfork, prepared
+
+LIMITS = SandboxLimits(cpu_s=1, wall_s=2, memory_bytes=256 << 20)
+
+
+@pytest.fixture(scope="module")
+def pool():
+  with SandboxPool(num_workers=1, limits=LIMITS) as p:
+    yield p
+
+
+def test_children_still_get_distinct_random_seeds(pool):
+  source = "import random\ndef f():\n  return random.getrandbits(64)\n"
+  values = [pool.run(source, "f", {}).value for _ in range(4)]
+  assert len(set(values)) == 4, values
+
+
+def test_verdict_reports_keep_their_meaning(pool):
+  for value, status in ((True, Status.PASSED), (False, Status.FAILED)):
+    source = f"def verify(state, answer, messages):\n  return {value}\n"
+    assert pool.verify(source, {}, "", []).status is status
+  # 1 == True and hash(1) == hash(True): an int must not take the constant bool report.
+  result = pool.verify("def verify(state, answer, messages):\n  return 1\n", {}, "", [])
+  assert result.status is Status.ERROR
+
+
+def test_kwargs_are_a_private_copy_per_child(pool):
+  source = "def f(state):\n  state['n'] += 1\n  state['seen'].append(1)\n  return state\n"
+  for _ in range(3):
+    assert pool.run(source, "f", {"state": {"n": 0, "seen": []}}).value == {"n": 1, "seen": [1]}
+
+
+def test_single_threaded_sees_threads():
+  stop = threading.Event()
+  thread = threading.Thread(target=stop.wait)
+  thread.start()
+  try:
+    assert not fastfork.single_threaded()
+  finally:
+    stop.set()
+    thread.join()
+
+
+def test_fork_without_raw_is_os_fork():
+  pid = fastfork.fork(raw=False)
+  if pid == 0:
+    os._exit(7)
+  _, status = os.waitpid(pid, 0)
+  assert os.WEXITSTATUS(status) == 7
+
+
+class _Setup:
+  uid = None
+  worker_pid = 0
+  ruleset_fd = None
+  seccomp_program = None
+  cpu_s = 1
+  memory_bytes = 256 << 20
+  max_open_files = 64
+  max_output_bytes = 1 << 20
+  max_result_bytes = 1 << 16
+
+  def __init__(self, workdir: str) -> None:
+    self.workdir = workdir
+
+
+@pytest.mark.parametrize("low", [False, True])
+def test_move_fds_layout(tmp_path, low):
+  """Result pipe on 3, output on 1 and 2, /dev/null on 0, nothing above; also from low fds."""
+  confinement = prepared.Confinement(_Setup(str(tmp_path)))
+  read_fd, write_fd = os.pipe()
+  out_path = tmp_path / "out"
+  out_fd = os.open(out_path, os.O_RDWR | os.O_CREAT, 0o600)
+  pid = os.fork()
+  if pid == 0:
+    try:
+      result_fd, output_fd = write_fd, out_fd
+      if low:   # sources on the very fds they must end up on, crossed over
+        os.dup2(write_fd, 1)
+        os.dup2(out_fd, 3)
+        result_fd, output_fd = 1, 3
+      confinement._move_fds(result_fd, output_fd)
+      os.write(1, b"out")
+      os.write(3, b"result")
+      open_fds = sorted(int(n) for n in os.listdir("/proc/self/fd"))
+      ok = open_fds[:4] == [0, 1, 2, 3] and os.read(0, 1) == b""
+      os._exit(0 if ok and len(open_fds) <= 5 else 1)   # listdir's own fd may show as 4
+    finally:
+      os._exit(2)
+  os.close(write_fd)
+  _, status = os.waitpid(pid, 0)
+  assert os.WEXITSTATUS(status) == 0
+  assert os.read(read_fd, 100) == b"result"
+  assert out_path.read_bytes() == b"out"
+  os.close(read_fd)
+  os.close(out_fd)
+  confinement.close()
