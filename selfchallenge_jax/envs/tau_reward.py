@@ -52,9 +52,14 @@ def tau_reward(task: BenchmarkTask, env: TauEnvironment) -> TauReward:
 
 
 def tau_reward_from_state(task: BenchmarkTask, final_state: dict[str, Any],
-                          agent_messages: Iterable[str]) -> TauReward:
-  """Scores a final database and the agent's messages; rebuilds the task's env for the gold."""
-  env = envs.make(task.env, **task.env_kwargs)
+                          agent_messages: Iterable[str],
+                          env: TauEnvironment | None = None) -> TauReward:
+  """Scores a final database and the agent's messages.
+
+  env: an environment built from the task's env and env_kwargs, reused for the gold replay
+  (building one parses the whole database); by default the task's env is rebuilt.
+  """
+  env = envs.make(task.env, **task.env_kwargs) if env is None else env
   if not isinstance(env, TauEnvironment):
     raise ValueError(f"task {task.task_id}: env {task.env!r} is not a tau-bench style environment")
   return _score(task, final_state, list(agent_messages), env)
