@@ -1,0 +1,79 @@
+"""Where evaluation tasks come from: the built-in seeded generators, tau-bench task files, and
+M3ToolEval-style JSON. Every loader returns BenchmarkTasks; sets are keyed by a report label.
+
+    builtin_task_sets(8, seed=1000)            # {"calculation": [...], "web_browsing": [...], ...}
+    load_tau_task_set("retail", "tau_bench/envs/retail/data")      # + ../tasks_test.py
+    load_m3tooleval_task_sets("m3tooleval.jsonl", travel_data_path=..., web_pages_path=...)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping
+
+from etils import epath
+
+from selfchallenge_jax.envs.airline.tasks import generate_benchmark_tasks as airline_tasks
+from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
+from selfchallenge_jax.envs.calculation.benchmarks import generate_benchmark_tasks as calc_tasks
+from selfchallenge_jax.envs.calculation.benchmarks import load_m3tooleval_tasks
+from selfchallenge_jax.envs.retail.tasks import generate_benchmark_tasks as retail_tasks
+from selfchallenge_jax.envs.tau_reward import load_tau_tasks
+from selfchallenge_jax.envs.web_browsing.benchmark import generate_benchmark_tasks as web_tasks
+
+FAMILIES = ("calculation", "web_browsing", "retail", "airline")
+#: Test-set sizes of the paper's four environments (PAPER.md).
+PAPER_SIZES = {"calculation": 48, "web_browsing": 34, "retail": 115, "airline": 50}
+TAU_FAMILIES = ("retail", "airline")
+
+_GENERATORS: dict[str, Callable[[int, int], list[BenchmarkTask]]] = {
+    "calculation": calc_tasks, "web_browsing": web_tasks, "retail": retail_tasks,
+    "airline": airline_tasks,
+}
+
+
+def builtin_task_sets(sizes: int | Mapping[str, int], seed: int) -> dict[str, list[BenchmarkTask]]:
+  """Generated benchmark tasks per family: `sizes` tasks each, or {family: count}."""
+  counts = {f: sizes for f in FAMILIES} if isinstance(sizes, int) else dict(sizes)
+  unknown = sorted(set(counts) - set(_GENERATORS))
+  if unknown:
+    raise ValueError(f"no generator for {unknown}; known: {', '.join(FAMILIES)}")
+  return {family: _GENERATORS[family](n, seed) for family, n in counts.items() if n > 0}
+
+
+def group_by_env(tasks: Iterable[BenchmarkTask]) -> dict[str, list[BenchmarkTask]]:
+  grouped: dict[str, list[BenchmarkTask]] = {}
+  for task in tasks:
+    grouped.setdefault(task.env, []).append(task)
+  return grouped
+
+
+def tau_task_file(data_dir: epath.PathLike, split: str = "test") -> epath.Path:
+  """tau-bench keeps `tasks_<split>.py` beside its `data/` folder; a JSON export may sit in
+  either place. Older tau-bench airline releases name the test file `tasks.py`."""
+  data_dir = epath.Path(data_dir)
+  candidates = [data_dir.parent / f"tasks_{split}.py", data_dir.parent / f"tasks_{split}.json",
+                data_dir / f"tasks_{split}.json", data_dir / f"tasks_{split}.py"]
+  if split == "test":
+    candidates.append(data_dir.parent / "tasks.py")
+  for path in candidates:
+    if path.exists():
+      return path
+  raise FileNotFoundError(f"no tau-bench {split} task file for {data_dir}; looked for "
+                          + ", ".join(str(p) for p in candidates))
+
+
+def load_tau_task_set(env: str, data_dir: epath.PathLike, task_file: epath.PathLike | None = None,
+                      *, split: str = "test") -> list[BenchmarkTask]:
+  """tau-bench tasks on tau-bench's database files: `data_dir` holds users.json etc."""
+  if env not in TAU_FAMILIES:
+    raise ValueError(f"tau-bench tasks are for {', '.join(TAU_FAMILIES)}, not {env!r}")
+  path = epath.Path(task_file) if task_file is not None else tau_task_file(data_dir, split)
+  return load_tau_tasks(path, env, {"data_dir": str(data_dir)})
+
+
+def load_m3tooleval_task_sets(path: epath.PathLike, *, family: str | None = None,
+                              travel_data_path: str | None = None,
+                              web_pages_path: str | None = None) -> dict[str, list[BenchmarkTask]]:
+  """M3ToolEval-style records (instruction + expected answer), grouped by environment."""
+  return group_by_env(load_m3tooleval_tasks(path, family=family, travel_data_path=travel_data_path,
+                                            web_pages_path=web_pages_path))
