@@ -6,9 +6,11 @@
       pool.map([Job(source, "verify", kwargs), ...])       # parallel, results in order
 
 Each worker is a fresh `python -I -S` interpreter with an empty environment; it forks one child per
-task, which confines itself (see child.py) before running the code. kwargs travel to the child with
-marshal (plain data only; the child gets its own copy); results come back as size-capped JSON. The pool probes at start-up
-which layers the host allows, logs the level reached and refuses to run below `min_isolation`.
+task, which confines itself (see child.py) before running the code. kwargs travel to the worker with
+marshal (plain data only; see kwargs_codec.py), are decoded there, and each child inherits its own
+copy-on-write copy; results come back as size-capped JSON. Jobs of one map() travel in chunks (one
+round trip each), but every job runs in its own child. The pool probes at start-up which layers
+the host allows, logs the level reached and refuses to run below `min_isolation`.
 Workers that die or hang are replaced; the task they held reports WORKER_LOST.
 """
 
@@ -18,7 +20,6 @@ import concurrent.futures
 import dataclasses
 import itertools
 import json
-import marshal
 import os
 import queue
 import shutil
@@ -29,6 +30,7 @@ from typing import Any, Iterable, Sequence
 
 from absl import logging
 
+from selfchallenge_jax.sandbox import kwargs_codec
 from selfchallenge_jax.sandbox.isolation import (LAYERS, IsolationLevel, SandboxUnavailableError,
                                                  describe, level_of)
 from selfchallenge_jax.sandbox.limits import SandboxLimits
@@ -36,6 +38,7 @@ from selfchallenge_jax.sandbox.result import ErrorKind, SandboxResult
 from selfchallenge_jax.sandbox.worker_handle import WorkerHandle, WorkerLost
 
 _MAX_WORKERS = 64
+_MAX_CHUNK = 16
 _UID_BASE = 100_000
 _pool_counter = itertools.count()
 
@@ -118,18 +121,30 @@ class SandboxPool:
   # ---- calls ----------------------------------------------------------------------------------
   def run(self, source: str, function: str, kwargs: dict[str, Any]) -> SandboxResult:
     """Executes `source`, then `function(**kwargs)` on a fresh copy of kwargs, in a confined child."""
-    if not isinstance(kwargs, dict):
-      raise TypeError(f"kwargs must be a dict, got {type(kwargs).__name__}")
-    try:
-      # The child receives a fresh copy: marshal is ~4x cheaper than JSON for large states and
-      # refuses anything but plain data (dict/list/tuple/str/bytes/int/float/bool/None/set).
-      kwargs_blob = marshal.dumps(kwargs)
-      header = json.dumps({"source": str(source), "function": str(function)}).encode()
-    except (TypeError, ValueError, RecursionError) as e:
-      return SandboxResult.error(ErrorKind.BAD_INPUT, f"kwargs are not plain data: {e}")
-    if len(kwargs_blob) > self.limits.max_request_bytes:
-      return SandboxResult.error(ErrorKind.BAD_INPUT, f"kwargs of {len(kwargs_blob)} bytes exceed "
-                                 f"max_request_bytes={self.limits.max_request_bytes}")
+    return self._run_jobs([Job(source, function, kwargs)])[0]
+
+  def _run_jobs(self, jobs: Sequence[Job]) -> list[SandboxResult]:
+    """Runs `jobs` on one worker in one round trip; each job still gets its own confined child."""
+    results: list[SandboxResult | None] = [None] * len(jobs)
+    tasks: list[tuple[int, str, str, bytes]] = []
+    for i, job in enumerate(jobs):
+      encoded = _encode(job, self.limits.max_request_bytes)
+      if isinstance(encoded, SandboxResult):
+        results[i] = encoded
+      else:
+        tasks.append((i, *encoded))
+    if tasks:
+      for (i, *_), result in zip(tasks, self._call_worker(tasks)):
+        results[i] = result
+    return results   # type: ignore[return-value]
+
+  def _call_worker(self, tasks: list[tuple[int, str, str, bytes]]) -> list[SandboxResult]:
+    sources: dict[str, int] = {}
+    for _, source, _, _ in tasks:
+      sources.setdefault(source, len(sources))
+    header = json.dumps({"sources": list(sources),
+                         "tasks": [[sources[source], function] for _, source, function, _ in tasks]})
+    blobs = [blob for *_, blob in tasks]
     if self._closed:
       raise RuntimeError("SandboxPool is closed")
     worker = self._idle.get()
@@ -138,14 +153,15 @@ class SandboxPool:
         try:
           if not worker.alive():
             self._replace(worker)
-          return SandboxResult.from_wire(worker.call(header, kwargs_blob))
+          replies = worker.call(header.encode(), blobs)
+          return [SandboxResult.from_wire(reply) for reply in replies]
         except WorkerLost as e:
           logging.warning("Sandbox worker %d lost (%s); replacing it.", worker.index, e)
           if not e.retryable or attempt == 1:
-            return SandboxResult.error(ErrorKind.WORKER_LOST, str(e))
+            return [SandboxResult.error(ErrorKind.WORKER_LOST, str(e))] * len(tasks)
         except (OSError, SandboxUnavailableError) as e:
           logging.error("Sandbox worker %d could not be restarted: %s", worker.index, e)
-          return SandboxResult.error(ErrorKind.WORKER_LOST, str(e))
+          return [SandboxResult.error(ErrorKind.WORKER_LOST, str(e))] * len(tasks)
       raise AssertionError("unreachable")
     finally:
       self._idle.put(worker)
@@ -157,16 +173,20 @@ class SandboxPool:
     return self.run(job.source, job.function, job.kwargs).as_verdict()
 
   def map(self, jobs: Iterable[Job]) -> list[SandboxResult]:
-    """Runs jobs in parallel over all workers; results in job order."""
+    """Runs jobs in parallel over all workers; results in job order.
+
+    Jobs travel in chunks (one round trip per chunk, see _chunks), so the per-message cost of
+    threads, frames and JSON is shared; every job still runs in its own freshly forked child.
+    """
     jobs = list(jobs)
     if len(jobs) <= 1:
-      return [self.run(job.source, job.function, job.kwargs) for job in jobs]
+      return self._run_jobs(jobs)
     with self._lock:
       if self._executor is None:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=len(self._workers), thread_name_prefix="sandbox")
-    return list(self._executor.map(lambda job: self.run(job.source, job.function, job.kwargs),
-                                   jobs))
+    chunks = _chunks(jobs, len(self._workers), self.limits.max_request_bytes)
+    return [result for chunk in self._executor.map(self._run_jobs, chunks) for result in chunk]
 
   def verify_map(self, jobs: Sequence[Job]) -> list[SandboxResult]:
     """map() for verifier jobs, with each result turned into a verdict."""
@@ -198,6 +218,49 @@ class SandboxPool:
 
   def __exit__(self, *exc: Any) -> None:
     self.close()
+
+
+def _encode(job: Job, max_bytes: int) -> tuple[str, str, bytes] | SandboxResult:
+  """(source, function, kwargs blob), or a BAD_INPUT result for kwargs that cannot travel."""
+  if not isinstance(job.kwargs, dict):
+    raise TypeError(f"kwargs must be a dict, got {type(job.kwargs).__name__}")
+  try:
+    # The child receives a fresh copy: marshal is ~4x cheaper than JSON for large states and
+    # refuses anything but plain data (dict/list/tuple/str/bytes/int/float/bool/None/set).
+    blob = kwargs_codec.encode(job.kwargs)
+  except (TypeError, ValueError, RecursionError) as e:
+    return SandboxResult.error(ErrorKind.BAD_INPUT, f"kwargs are not plain data: {e}")
+  source, function = str(job.source), str(job.function)
+  size = len(blob) + len(source.encode("utf-8", "surrogatepass"))
+  if size > max_bytes:
+    return SandboxResult.error(ErrorKind.BAD_INPUT, f"source and kwargs of {size} bytes exceed "
+                               f"max_request_bytes={max_bytes}")
+  return source, function, blob
+
+
+def _chunks(jobs: list[Job], num_workers: int, max_bytes: int) -> list[list[Job]]:
+  """Splits jobs into about two chunks per worker (<= _MAX_CHUNK jobs each), in order.
+
+  Two per worker keeps both busy when chunk costs differ; jobs with the same source stay together
+  (their headers share it). Sources are counted against max_request_bytes per chunk.
+  """
+  size = max(1, min(_MAX_CHUNK, -(-len(jobs) // (2 * num_workers))))
+  chunks: list[list[Job]] = []
+  current: list[Job] = []
+  source_bytes = 0
+  seen: set[str] = set()
+  for job in jobs:
+    extra = 0 if job.source in seen else len(str(job.source))
+    if current and (len(current) >= size or source_bytes + extra > max_bytes):
+      chunks.append(current)
+      current, source_bytes, seen = [], 0, set()
+      extra = len(str(job.source))
+    current.append(job)
+    seen.add(job.source)
+    source_bytes += extra
+  if current:
+    chunks.append(current)
+  return chunks
 
 
 def _shutdown(workers: list[WorkerHandle], root: str) -> None:

@@ -29,7 +29,9 @@ zygote.main()
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _MAX_REPLY = 1 << 20
 _START_TIMEOUT_S = 60.0    # interpreter start + preload + probe; generous on a loaded machine
-_REPLY_GRACE_S = 5.0       # worker overhead on top of the task's wall limit
+_REPLY_GRACE_S = 5.0       # worker overhead on top of the tasks' wall limits
+_PER_TASK_GRACE_S = 0.5    # fork, reap and reset per task in a batch
+_PER_TASK_TEXT = 16 << 10  # a reply's message and output tail on top of its value
 
 
 class WorkerLost(Exception):
@@ -82,16 +84,28 @@ class WorkerHandle:
     self.hello = hello
     return hello
 
-  def call(self, header: bytes, kwargs_blob: bytes) -> Any:
-    """Sends one task and returns the decoded reply; raises WorkerLost (and kills) on failure."""
+  def call(self, header: bytes, kwargs_blobs: list[bytes]) -> list[Any]:
+    """Sends one batch (a header, then one kwargs frame per task) and returns one reply per task.
+
+    Raises WorkerLost (and kills the worker) on failure. The reply deadline allows every task its
+    full wall limit, as the worker runs them one after another.
+    """
+    count = len(kwargs_blobs)
+    budget = count * (self.limits.wall_s + _PER_TASK_GRACE_S) + _REPLY_GRACE_S
     try:
-      send_deadline = time.monotonic() + self.limits.wall_s + _REPLY_GRACE_S
+      send_deadline = time.monotonic() + budget
       self._send(header, send_deadline)
-      self._send(kwargs_blob, send_deadline)
-      return self._receive(time.monotonic() + self.limits.wall_s + _REPLY_GRACE_S)
+      for blob in kwargs_blobs:
+        self._send(blob, send_deadline)
+      replies = self._receive(time.monotonic() + budget,
+                              _MAX_REPLY + count * (2 * self.limits.max_result_bytes + _PER_TASK_TEXT))
     except WorkerLost:
       self.kill()
       raise
+    if not isinstance(replies, list) or len(replies) != count:
+      self.kill()
+      raise WorkerLost(f"worker {self.index} sent {type(replies).__name__} for {count} tasks")
+    return replies
 
   def _send(self, payload: bytes, deadline: float) -> None:
     assert self.proc is not None and self.proc.stdin is not None
@@ -101,10 +115,10 @@ class WorkerHandle:
       raise WorkerLost(f"worker {self.index}: {e}",
                        retryable=not isinstance(e, protocol.DeadlineExceeded)) from e
 
-  def _receive(self, deadline: float) -> Any:
+  def _receive(self, deadline: float, max_bytes: int = _MAX_REPLY) -> Any:
     assert self.proc is not None and self.proc.stdout is not None
     try:
-      return json.loads(protocol.read_frame(self.proc.stdout.fileno(), _MAX_REPLY, deadline))
+      return json.loads(protocol.read_frame(self.proc.stdout.fileno(), max_bytes, deadline))
     except (protocol.ProtocolError, OSError) as e:
       raise WorkerLost(f"worker {self.index}: {e}",
                        retryable=not isinstance(e, protocol.DeadlineExceeded)) from e

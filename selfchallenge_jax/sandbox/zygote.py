@@ -5,9 +5,12 @@ imports nothing from site-packages and leaks no secrets through /proc/<pid>/envi
 its stdin/stdout (see protocol.py), all frames JSON:
   pool -> worker: config {"uid", "workdir", "limits", "layers_wanted"}
   worker -> pool: hello  {"pid", "layers": {name: bool}, "landlock_abi", "message"}
-  pool -> worker: task header {"source", "function"} then a frame of marshal-encoded kwargs
-                   (decoded by the worker just before the fork; see Worker.run)
-  worker -> pool: reply  {"status", "value", "error_kind", "exception_type", "message", "output"}
+  pool -> worker: batch header {"sources": [str], "tasks": [[source index, function], ...]}, then
+                   one frame of marshal-encoded kwargs per task (decoded by the worker just before
+                   that task's fork; see Worker.run)
+  worker -> pool: a list with one reply per task, in order:
+                   {"status", "value", "error_kind", "exception_type", "message", "output"}
+Every task of a batch gets its own forked, confined child; batching only shares the round trip.
 The worker stays root (it must reset the work directory and kill children); children drop to the
 worker's uid, so they can neither signal the worker nor read other workers' files.
 """
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import json
-import marshal
 import os
 import select
 import shutil
@@ -25,8 +27,8 @@ import sys
 import time
 from typing import Any
 
-from selfchallenge_jax.sandbox import (child, confine, fastfork, landlock, prepared, protocol,
-                                       seccomp_filter)
+from selfchallenge_jax.sandbox import (child, confine, fastfork, kwargs_codec, landlock, prepared,
+                                       protocol, seccomp_filter)
 
 # Imported once here so children need no file access to use them (the interpreter may live under a
 # directory the children's uid cannot read, e.g. /root/.pyenv). Verifiers may import these.
@@ -84,6 +86,7 @@ class Worker:
                                     "landlock": False, "seccomp": False}
     self.message = ""
     self.raw_fork = fastfork.single_threaded()
+    self.parts = kwargs_codec.PartCache()
     if "netns" in wanted:
       self.layers["netns"] = self._try(confine.unshare_network)
     self.landlock_abi = landlock.abi_version() if "landlock" in wanted else 0
@@ -134,7 +137,8 @@ class Worker:
     """Decodes the kwargs here, before the fork: the child inherits them copy-on-write and touches
     only the pages it reads, instead of allocating (and page-faulting in) a whole fresh copy.
 
-    The blob comes from the trusted pool; nothing a child sends is ever unmarshalled. The
+    Parts of it seen in recent tasks are reused as decoded (kwargs_codec.PartCache). The blob comes
+    from the trusted pool; nothing a child sends is ever unmarshalled. The
     collector stays off until the child is reaped and the kwargs are freed, so neither the decode
     nor the child trigger collections over them.
     """
@@ -142,7 +146,7 @@ class Worker:
     gc.disable()
     try:
       try:
-        kwargs = marshal.loads(kwargs_blob)
+        kwargs = self.parts.decode(kwargs_blob)
       except MemoryError as e:
         return _input_error("memory", e)
       except (ValueError, EOFError, TypeError) as e:
@@ -153,6 +157,7 @@ class Worker:
           lambda r, o: child.run_task(self.confinement, source, function, kwargs, r, o))
     finally:
       kwargs = None   # freed only now: the child that shared its pages is gone
+      self.parts.evict()
       gc.enable()
 
   def _fork_and_wait(self, child_main: Any) -> dict[str, Any]:
@@ -297,10 +302,12 @@ def main() -> None:
   max_request = config["limits"]["max_request_bytes"]
   while True:
     try:
-      header = json.loads(protocol.read_frame(proto_in, _MAX_CONTROL_FRAME + max_request))
-      kwargs_blob = protocol.read_frame(proto_in, max_request)
+      batch = json.loads(protocol.read_frame(proto_in, _MAX_CONTROL_FRAME + max_request))
+      sources, tasks = batch["sources"], batch["tasks"]
+      blobs = [protocol.read_frame(proto_in, max_request) for _ in tasks]
     except protocol.ProtocolError:
       return   # the pool closed our stdin: shut down
-    reply = worker.run(header, kwargs_blob)
-    del header, kwargs_blob
-    protocol.write_frame(proto_out, json.dumps(reply).encode())
+    replies = [worker.run({"source": sources[index], "function": function}, blob)
+               for (index, function), blob in zip(tasks, blobs)]
+    del batch, sources, tasks, blobs
+    protocol.write_frame(proto_out, json.dumps(replies).encode())
