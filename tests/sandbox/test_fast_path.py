@@ -104,3 +104,29 @@ def test_move_fds_layout(tmp_path, low):
   os.close(read_fd)
   os.close(out_fd)
   confinement.close()
+
+
+def test_map_chunks_keep_order_and_one_child_per_job(pool):
+  from selfchallenge_jax.sandbox import ErrorKind, Job
+  leaves_file = ("import os\ndef f(i):\n  seen = sorted(os.listdir('.'))\n"
+                 "  open('left_by_%d' % i, 'w').write('x')\n  return [i, seen, os.getpid()]\n")
+  jobs = [Job(leaves_file, "f", {"i": i}) for i in range(12)]
+  jobs[5] = Job(leaves_file, "f", {"i": object()})             # cannot travel: BAD_INPUT
+  jobs[7] = Job("def f(i):\n  while True:\n    pass\n", "f", {"i": 7})   # CPU limit
+  results = pool.map(jobs)
+  assert (results[5].status, results[5].error_kind) == (Status.ERROR, ErrorKind.BAD_INPUT)
+  assert results[7].status is Status.TIMEOUT
+  good = [r for i, r in enumerate(results) if i not in (5, 7)]
+  assert [r.value[0] for r in good] == [i for i in range(12) if i not in (5, 7)]
+  assert all(r.value[1] == [".output"] for r in good)          # each child starts clean
+  assert len({r.value[2] for r in good}) == len(good)           # and is its own process
+
+
+def test_state_parts_are_private_per_child_even_when_reused(pool):
+  """The worker reuses decoded parts of an unchanged state; a child's mutation must not leak."""
+  state = {"users": {f"u{i}": {"n": i} for i in range(3000)}, "orders": {"o": {"s": "ok"}}}
+  source = ("def verify(state, answer, messages):\n"
+            "  clean = state['users']['u1'] == {'n': 1} and 'evil' not in state['users']\n"
+            "  state['users']['u1']['n'] = 99; state['users']['evil'] = 1\n  return clean\n")
+  for _ in range(4):
+    assert pool.verify(source, state, "", []).status is Status.PASSED
