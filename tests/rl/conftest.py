@@ -1,0 +1,20 @@
+"""A tiny Llama for the rl tests, its params drawn with NumPy: no jax.random compiles per test file."""
+
+import jax
+import numpy as np
+import pytest
+
+from selfchallenge_jax.model import abstract_params, get_config
+
+
+@pytest.fixture(scope="session")
+def tiny():
+  """(config, params): 1 layer, vocab 64, normal(0.2) weights (far from uniform), unit norm scales."""
+  config = get_config("tiny", vocab_size=64, num_layers=1, max_seq_len=64)
+  rng = np.random.default_rng(0)
+
+  def init(path, leaf):
+    if "norm" in jax.tree_util.keystr(path):
+      return np.ones(leaf.shape, np.float32)
+    return (0.2 * rng.normal(size=leaf.shape)).astype(np.float32)
+  return config, jax.tree_util.tree_map_with_path(init, abstract_params(config))
