@@ -23,8 +23,8 @@ from typing import Any
 
 SPLIT_MIN_BYTES = 16 << 10   # dicts smaller than this travel whole
 _CACHE_MIN_BYTES = 4 << 10   # parts smaller than this are cheaper to decode than to look up
-_KEEP_TASKS = 16             # parts unused for this many tasks are dropped
-_MAX_CACHED_BYTES = 16 << 20  # of encoded parts; their objects take ~10x as much memory
+_KEEP_TASKS = 4              # parts unused for this many tasks are dropped
+_MAX_CACHED_BYTES = 4 << 20   # of encoded parts; their objects take ~10x as much memory
 
 
 def encode(kwargs: dict[str, Any]) -> bytes:
