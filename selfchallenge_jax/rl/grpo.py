@@ -96,8 +96,9 @@ def grpo_token_loss(logprobs: jax.Array, old_logprobs: jax.Array, ref_logprobs: 
   count = weights.sum()
   seq_weight = weights.sum(axis=1)
 
+  # Normalizers: the total weight, or 1 when it is 0 (fractional weights are not clamped up).
   def token_mean(x: jax.Array) -> jax.Array:
-    return (x * weights).sum() / jnp.maximum(count, 1.0)
+    return (x * weights).sum() / jnp.where(count > 0, count, 1.0)
 
   if cfg.loss_agg == "token_mean":
     loss = token_mean(per_token)
@@ -105,7 +106,7 @@ def grpo_token_loss(logprobs: jax.Array, old_logprobs: jax.Array, ref_logprobs: 
     # Sequences with no policy tokens (e.g. a rollout cut off before its first reply) are left
     # out of the mean instead of counting as zero-loss sequences.
     has_tokens = seq_weight > 0
-    seq_loss = (per_token * weights).sum(axis=1) / jnp.maximum(seq_weight, 1.0)
+    seq_loss = (per_token * weights).sum(axis=1) / jnp.where(has_tokens, seq_weight, 1.0)
     loss = jnp.where(has_tokens, seq_loss, 0.0).sum() / jnp.maximum(has_tokens.sum(), 1)
 
   metrics = {

@@ -1,4 +1,4 @@
-"""A tiny Llama for the rl tests, its params drawn with NumPy: no jax.random compiles per test file."""
+"""A tiny Llama for the rl tests, params drawn with NumPy (no jax.random compiles)."""
 
 import jax
 import numpy as np
@@ -9,7 +9,7 @@ from selfchallenge_jax.model import abstract_params, get_config
 
 @pytest.fixture(scope="session")
 def tiny():
-  """(config, params): 1 layer, vocab 64, normal(0.2) weights (far from uniform), unit norm scales."""
+  """(config, params): 1 layer, vocab 64, normal(0.2) weights (not near uniform), unit norms."""
   config = get_config("tiny", vocab_size=64, num_layers=1, max_seq_len=64)
   rng = np.random.default_rng(0)
 

@@ -1,4 +1,4 @@
-"""Group advantages against hand-computed values, incl. all-equal groups with std and drop on/off."""
+"""Group advantages vs hand-computed values, incl. all-equal groups with std and drop on/off."""
 
 import numpy as np
 import pytest

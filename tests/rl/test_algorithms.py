@@ -1,4 +1,4 @@
-"""The algorithm registry: variant hyper-parameters, batch requirements, host prep, loss dispatch."""
+"""Algorithm registry: variant hyper-parameters, batch requirements, host prep, loss dispatch."""
 
 import jax
 import numpy as np

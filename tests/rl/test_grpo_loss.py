@@ -163,3 +163,15 @@ def test_all_masked_batch_gives_zero_loss_and_grad():
 def test_config_validation(kwargs):
   with pytest.raises(ValueError):
     GRPOConfig(**kwargs)
+
+
+@pytest.mark.parametrize("loss_agg", ["token_mean", "seq_mean_token_mean"])
+def test_uniformly_scaled_weights_leave_the_loss_unchanged(loss_agg):
+  # Normalizers are the total weight, not clamped up to 1: halving every weight changes nothing
+  # (the one-token sequence has total weight 0.5 here).
+  cfg = GRPOConfig(kl_beta=0.1, loss_agg=loss_agg)
+  logp, old, ref, adv, mask = _inputs()
+  full, grad_full, _ = _jax_loss(logp, old, ref, adv, mask, cfg, True)
+  half, grad_half, _ = _jax_loss(logp, old, ref, adv, 0.5 * mask, cfg, True)
+  np.testing.assert_allclose(half, full, rtol=1e-6)
+  np.testing.assert_allclose(grad_half, grad_full, rtol=1e-6, atol=1e-9)

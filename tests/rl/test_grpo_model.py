@@ -1,4 +1,4 @@
-"""grpo_loss / grpo_update through the tiny Llama: masked tokens inert, policy-gradient direction."""
+"""grpo_loss / grpo_update through a tiny Llama: masked tokens inert, policy-gradient direction."""
 
 import dataclasses
 
