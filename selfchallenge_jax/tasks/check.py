@@ -13,6 +13,8 @@ Checks, in order (the first that applies is the reason):
   solution_fails           verify(solution replay) is False
   failure_case_passes      verify(some failure-case replay) is True
   kept                     all of the above passed
+  duplicate                (never returned here) a near-duplicate of an earlier task, rejected by
+                           challenge/dedup.py before checking; listed so datasets can store it
 
 The verifier is called as `verify(state: dict, answer: str, messages: list) -> bool` (record.py).
 Environments run here, in the calling process (they are our code); only the verifier runs in the
@@ -44,6 +46,7 @@ class Reason(str, enum.Enum):
   VERIFIER_ERROR = "verifier_error"
   SOLUTION_FAILS = "solution_fails"
   FAILURE_CASE_PASSES = "failure_case_passes"
+  DUPLICATE = "duplicate"
 
 
 @dataclasses.dataclass(frozen=True)
