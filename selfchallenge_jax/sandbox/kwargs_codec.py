@@ -6,7 +6,8 @@
 A state dict (e.g. a retail database: users, orders, products) is encoded one top-level value per
 part. The worker keeps the objects it decoded for recent parts, keyed by the part's exact bytes, so
 a part that arrives again unchanged (the users of every replay of one task, the database of every
-answer checked against it) is neither decoded nor freed again: decoding ~100 KB of state and freeing
+answer checked against it) is kept from its second arrival on, and then neither decoded nor freed
+again: decoding ~100 KB of state and freeing
 it after the fork cost about a third of a verification. A child gets a copy-on-write view of those
 objects, so nothing it does reaches the cache or another task, exactly as with a fresh decode.
 Results are the same values as `marshal.loads(marshal.dumps(kwargs))`, except that an object shared
@@ -46,6 +47,7 @@ class PartCache:
 
   def __init__(self) -> None:
     self._parts: dict[bytes, list[Any]] = {}   # part blob -> [objects, last task seen]
+    self._seen: dict[int, int] = {}            # hash of a part blob -> last task it came in
     self._bytes = 0
     self._task = 0
 
@@ -66,6 +68,12 @@ class PartCache:
     used.add(part)
     entry = self._parts.get(part)
     if entry is None:
+      # Kept only from its second arrival on: a stream of always-new states then costs nothing
+      # extra (kept objects make every fork copy more page tables).
+      first_sight = self._seen.get(hash(part), -_KEEP_TASKS) <= self._task - _KEEP_TASKS
+      self._seen[hash(part)] = self._task
+      if first_sight:
+        return marshal.loads(part)
       entry = self._parts[part] = [marshal.loads(part), self._task]
       self._bytes += len(part)
     entry[1] = self._task
@@ -79,6 +87,8 @@ class PartCache:
     oldest = self._task - _KEEP_TASKS
     for part in [p for p, (_, seen) in self._parts.items() if seen <= oldest]:
       self._drop(part)
+    if len(self._seen) > 64:
+      self._seen = {h: task for h, task in self._seen.items() if task > oldest}
     if self._bytes > _MAX_CACHED_BYTES:
       for part in sorted(self._parts, key=lambda p: self._parts[p][1]):
         if self._bytes <= _MAX_CACHED_BYTES:

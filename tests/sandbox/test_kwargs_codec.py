@@ -28,8 +28,18 @@ def test_large_dicts_are_split_small_ones_are_not():
   assert [key for key, _ in split[0][1]] == ["users", "orders", "meta"]
 
 
+def test_first_sight_is_not_kept():
+  cache = PartCache()
+  first = cache.decode(encode({"state": big_state()}))
+  assert len(cache) == 0
+  second = cache.decode(encode({"state": big_state()}))
+  assert len(cache) == 2 and second["state"]["users"] is not first["state"]["users"]
+  assert cache.decode(encode({"state": big_state()}))["state"]["users"] is second["state"]["users"]
+
+
 def test_unchanged_parts_are_reused_changed_ones_decoded():
   cache = PartCache()
+  cache.decode(encode({"state": big_state()}))
   first = cache.decode(encode({"state": big_state()}))
   changed = big_state()
   changed["orders"]["o1"]["total"] = -1.0
@@ -51,14 +61,16 @@ def test_equal_parts_in_one_call_are_not_aliased():
 
 def test_eviction_by_age_and_size(monkeypatch):
   cache = PartCache()
-  cache.decode(encode({"state": big_state("a")}))
+  for _ in range(2):
+    cache.decode(encode({"state": big_state("a")}))
   assert len(cache) == 2   # users and orders; meta is too small to cache
   for i in range(kwargs_codec._KEEP_TASKS):
     cache.decode(encode({"x": i}))
     cache.evict()
   assert len(cache) == 0
   monkeypatch.setattr(kwargs_codec, "_MAX_CACHED_BYTES", 1)
-  cache.decode(encode({"state": big_state("b")}))
+  for _ in range(2):
+    cache.decode(encode({"state": big_state("b")}))
   cache.evict()
   assert len(cache) == 0
 
