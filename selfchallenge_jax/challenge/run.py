@@ -1,0 +1,151 @@
+"""run_challenge: challenger episodes -> parse -> dedup -> sandboxed filter -> task dataset + stats.
+
+    stats = run_challenge(PolicyBackend(engine), ["retail"], 800, pool=pool, seed=0,
+                          dataset_dir=workdir / "tasks" / "retail_r1", dataset_name="retail_r1",
+                          version="1.0.0")
+    print(stats.summary())
+
+Episode i of a family plays the environment with env seed `seed + i`. Every output ends as exactly
+one record: kept, or rejected with a check.Reason (unparseable / no_failure_cases for outputs
+that do not parse, duplicate for near-duplicates of an earlier task of the run, else check.py's
+verdict), with provenance (family, env seed, backend, episode end reason).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+from typing import Any, Mapping, Sequence
+
+from absl import logging
+from etils import epath
+
+from selfchallenge_jax.challenge.backends import ChallengeRequest, ChallengerBackend, ChallengerOutput
+from selfchallenge_jax.challenge.dedup import Deduplicator
+from selfchallenge_jax.challenge.parse import NO_FAILURE_CASES, ParseError, parse_challenger_output
+from selfchallenge_jax.sandbox import SandboxPool
+from selfchallenge_jax.tasks.check import CheckResult, Reason, check_tasks
+from selfchallenge_jax.tasks.dataset_writer import TaskDatasetWriter
+from selfchallenge_jax.tasks.stored_record import TaskRecord
+
+# Cumulative filter stages as the paper reports them (fractions of all outputs).
+_VERIFIER_RAN = {Reason.KEPT.value, Reason.SOLUTION_FAILS.value, Reason.FAILURE_CASE_PASSES.value}
+_SOLUTION_PASSED = {Reason.KEPT.value, Reason.FAILURE_CASE_PASSES.value}
+
+
+@dataclasses.dataclass
+class ChallengeStats:
+  records: list[TaskRecord] = dataclasses.field(default_factory=list)   # one per output, in order
+  parse_errors: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+
+  @property
+  def total(self) -> int:
+    return len(self.records)
+
+  def reasons(self, family: str | None = None) -> collections.Counter:
+    return collections.Counter(r.reason for r in self.records
+                               if family is None or r.provenance.get("family") == family)
+
+  @property
+  def kept(self) -> list[TaskRecord]:
+    return [r for r in self.records if r.keep]
+
+  def rates(self, family: str | None = None) -> dict[str, float]:
+    counts = self.reasons(family)
+    total = max(sum(counts.values()), 1)
+    share = lambda reasons: sum(counts[r] for r in reasons) / total
+    return {"unparseable": share({Reason.UNPARSEABLE.value, Reason.NO_FAILURE_CASES.value}),
+            "duplicates": share({Reason.DUPLICATE.value}),
+            "verifier_runs": share(_VERIFIER_RAN), "solution_passes": share(_SOLUTION_PASSED),
+            "kept": share({Reason.KEPT.value})}
+
+  def to_json(self) -> dict[str, Any]:
+    families = sorted({r.provenance.get("family", "") for r in self.records})
+    return {"total": self.total, "reasons": dict(sorted(self.reasons().items())),
+            "rates": self.rates(), "parse_errors": dict(sorted(self.parse_errors.items())),
+            "per_family": {f: {"total": sum(self.reasons(f).values()),
+                               "reasons": dict(sorted(self.reasons(f).items())),
+                               "rates": self.rates(f)} for f in families}}
+
+  def summary(self) -> str:
+    rates = self.rates()
+    return (f"{self.total} outputs: unparseable {rates['unparseable']:.1%}, duplicates "
+            f"{rates['duplicates']:.1%}, verifier runs {rates['verifier_runs']:.1%}, + solution "
+            f"passes {rates['solution_passes']:.1%}, + all failure cases fail (kept) "
+            f"{rates['kept']:.1%}; reasons {dict(sorted(self.reasons().items()))}")
+
+
+def run_challenge(backend: ChallengerBackend, families: Sequence[str], num_per_family: int, *,
+                  pool: SandboxPool, seed: int = 0, dataset_dir: epath.PathLike | None = None,
+                  dataset_name: str = "challenge", version: str = "1.0.0", batch_size: int = 32,
+                  deduplicator: Deduplicator | None = None,
+                  provenance: Mapping[str, Any] | None = None) -> ChallengeStats:
+  """Runs num_per_family challenger episodes per family; see the module docstring."""
+  if batch_size < 1:
+    raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+  requests = [ChallengeRequest(family, seed + i, stream_id=k * num_per_family + i)
+              for k, family in enumerate(families) for i in range(num_per_family)]
+  dedup = deduplicator or Deduplicator()
+  stats = ChallengeStats()
+  writer = None
+  if dataset_dir is not None:
+    writer = TaskDatasetWriter(dataset_dir, name=dataset_name, version=version,
+                               provenance={"source": "challenger", "backend": backend.name,
+                                           "seed": seed, **(provenance or {})})
+  try:
+    for start in range(0, len(requests), batch_size):
+      outputs = backend.generate(requests[start:start + batch_size], seed)
+      for record in _filter(outputs, pool, dedup, stats):
+        stats.records.append(record)
+        if writer is not None:
+          writer.write(record)
+      logging.info("challenge: %d/%d outputs; %s", len(stats.records), len(requests),
+                   stats.summary())
+  except BaseException:
+    if writer is not None:
+      writer.abort()
+    raise
+  if writer is not None:
+    writer.close()
+  logging.info("challenge done: %s", json.dumps(stats.to_json(), sort_keys=True))
+  return stats
+
+
+def _provenance(output: ChallengerOutput) -> dict[str, Any]:
+  return {"family": output.request.family, "env_seed": output.request.env_seed,
+          "stream_id": output.request.stream_id, "backend": output.backend,
+          "end_reason": output.end_reason, "ended_by": output.ended_by,
+          "num_tool_calls": output.num_tool_calls}
+
+
+def _filter(outputs: Sequence[ChallengerOutput], pool: SandboxPool, dedup: Deduplicator,
+            stats: ChallengeStats) -> list[TaskRecord]:
+  """One record per output, in order: parse and dedup here, then one parallel check_tasks."""
+  records: list[TaskRecord | None] = [None] * len(outputs)
+  to_check: list[tuple[int, Any]] = []
+  for i, output in enumerate(outputs):
+    provenance = _provenance(output)
+    try:
+      task = parse_challenger_output(output.text, env=output.request.family,
+                                     env_kwargs=output.env_kwargs,
+                                     provenance={"source": "challenger", **provenance})
+    except ParseError as e:
+      stats.parse_errors[e.reason] += 1
+      reason = Reason.NO_FAILURE_CASES if e.reason == NO_FAILURE_CASES else Reason.UNPARSEABLE
+      detail = str(e) if output.text is not None else f"{e}; episode ended: {output.end_reason}"
+      records[i] = TaskRecord(task=None, keep=False, reason=reason.value, detail=detail,
+                              provenance=provenance, raw=output.text or "")
+      continue
+    original = dedup.first_seen(task)
+    if original is not None:
+      records[i] = TaskRecord.from_check(
+          CheckResult(keep=False, reason=Reason.DUPLICATE, detail=f"duplicate of {original}",
+                      task=task), provenance=provenance)
+      continue
+    to_check.append((i, task))
+  results = check_tasks([task for _, task in to_check], pool) if to_check else []
+  for (i, _), result in zip(to_check, results):
+    records[i] = TaskRecord.from_check(result, provenance=_provenance(outputs[i]))
+  assert all(r is not None for r in records)
+  return records  # type: ignore[return-value]

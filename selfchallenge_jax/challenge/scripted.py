@@ -1,0 +1,93 @@
+"""A scripted challenger that writes GOOD tasks, from the environments' own benchmark generators.
+
+    for item in scripted_challenger_texts("retail", n=8, seed=100):
+      item.env_kwargs, item.exploration, item.text     # what a good challenger episode looks like
+
+Item i belongs to the challenger episode with env seed `seed + i` (challenger_env.py): its
+env_kwargs equal challenger_env_kwargs(family, seed + i), its exploration is real tool calls valid
+in that environment (the benchmark solution's look-ups / tool steps), and its text is the final
+message in layout.py's layout. Uses: SFT demonstrations for the challenger role (the CPU
+miniature bootstraps the model on them), the scripted backend, and test fixtures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+from selfchallenge_jax import envs
+from selfchallenge_jax.challenge import layout
+from selfchallenge_jax.challenge.challenger_env import challenger_env_kwargs
+from selfchallenge_jax.challenge.scripted_answer_tasks import answer_task_fields
+from selfchallenge_jax.challenge.scripted_tau_tasks import tau_task_fields
+from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
+
+Action = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScriptedChallenge:
+  env_kwargs: dict[str, Any]
+  exploration: tuple[Action, ...]     # tool calls made before the final message
+  text: str                           # the final message: one task in layout.py's layout
+
+
+def benchmark_instance(family: str, env_seed: int) -> BenchmarkTask:
+  """The benchmark task a good challenger writes in the episode with this env seed."""
+  kwargs = challenger_env_kwargs(family, env_seed)
+  if family == "calculation":
+    from selfchallenge_jax.envs.calculation.benchmarks import GENERATORS
+    task = GENERATORS[kwargs["family"]].generate_benchmark_tasks(1, env_seed)[0]
+  elif family == "web_browsing":
+    from selfchallenge_jax.envs.web_browsing.benchmark import generate_benchmark_tasks
+    task = generate_benchmark_tasks(1, env_seed)[0]
+  else:
+    # The generators cycle through task kinds by position: position k is kind k, so varying k
+    # with the seed covers every kind (cancel, return, exchange, ...).
+    generate = _tau_generator(family)
+    kinds = _tau_kinds(family)
+    task = generate(env_seed % kinds + 1, env_seed, db_seed=kwargs["seed"])[-1]
+  if task.env_kwargs != kwargs:
+    raise AssertionError(f"{task.task_id}: env_kwargs {task.env_kwargs} != challenger's {kwargs}")
+  return task
+
+
+def _tau_generator(family: str):
+  if family == "retail":
+    from selfchallenge_jax.envs.retail.tasks import generate_benchmark_tasks
+  else:
+    from selfchallenge_jax.envs.airline.tasks import generate_benchmark_tasks
+  return generate_benchmark_tasks
+
+
+def _tau_kinds(family: str) -> int:
+  return 8 if family == "retail" else 6
+
+
+@functools.lru_cache(maxsize=4)
+def _tau_env(family: str, db_seed: int):
+  return envs.make(family, seed=db_seed)   # only fresh_data / replay are used: never mutated
+
+
+def scripted_task_fields(family: str, env_seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+  """(env_kwargs, fields) of the good task for this episode; fields as layout.format_task_text
+  takes them plus "exploration"."""
+  task = benchmark_instance(family, env_seed)
+  if family in ("retail", "airline"):
+    fields = tau_task_fields(task, _tau_env(family, task.env_kwargs["seed"]))
+  else:
+    fields = answer_task_fields(task)
+  return dict(task.env_kwargs), fields
+
+
+def scripted_challenger_texts(family: str, n: int, seed: int) -> list[ScriptedChallenge]:
+  """n good challenger outputs for the episodes with env seeds seed, ..., seed + n - 1."""
+  items = []
+  for env_seed in range(seed, seed + n):
+    env_kwargs, fields = scripted_task_fields(family, env_seed)
+    text = layout.format_task_text(fields["instruction"], fields["verifier"], fields["solution"],
+                                   fields["failure_cases"])
+    items.append(ScriptedChallenge(env_kwargs=env_kwargs,
+                                   exploration=tuple(fields["exploration"]), text=text))
+  return items
