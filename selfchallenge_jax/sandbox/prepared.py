@@ -68,7 +68,6 @@ class Confinement:
     self.uid = setup.uid
     self.worker_pid = setup.worker_pid
     self.ruleset_fd = setup.ruleset_fd
-    self.devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     self.workdir_fd = os.open(setup.workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     self.max_fd = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     cpu = confine.cpu_seconds(setup.cpu_s)
@@ -83,7 +82,6 @@ class Confinement:
       self.seccomp_address = ctypes.addressof(self._fprog)
 
   def close(self) -> None:
-    os.close(self.devnull)
     os.close(self.workdir_fd)
 
   def apply(self, result_fd: int, out_fd: int) -> dict[str, bool]:
@@ -124,9 +122,13 @@ class Confinement:
   def _move_fds(self, result_fd: int, out_fd: int) -> None:
     """/dev/null on 0, output on 1 and 2, the result pipe on 3, the ruleset on 4; closes the rest."""
     ruleset_fd = self.ruleset_fd
-    sources = (self.devnull, result_fd, out_fd) + ((ruleset_fd,) if ruleset_fd is not None else ())
+    # A fresh /dev/null per child: a description shared with the worker would carry file status
+    # flags (O_NONBLOCK, O_APPEND) set by one task's code over to the next task.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    sources = (devnull, result_fd, out_fd) + ((ruleset_fd,) if ruleset_fd is not None else ())
     dup2 = os.dup2
     if min(sources) < _FIRST_FREE_FD:   # a source would be overwritten: go through high fds
+      # (devnull itself may land below 5 when fds 0-4 are free; F_DUPFD moves it up too)
       high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in sources]
       sources = tuple(high)
       if ruleset_fd is not None:

@@ -130,3 +130,16 @@ def test_state_parts_are_private_per_child_even_when_reused(pool):
             "  state['users']['u1']['n'] = 99; state['users']['evil'] = 1\n  return clean\n")
   for _ in range(4):
     assert pool.verify(source, state, "", []).status is Status.PASSED
+
+
+def test_no_fd_status_flags_carry_over_between_tasks(pool):
+  """stdin is /dev/null opened per child: O_NONBLOCK set by one task is not seen by the next."""
+  setter = ("import fcntl, os\ndef f():\n"
+            "  fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK)\n"
+            "  return bool(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK)\n")
+  reader = "import fcntl, os\ndef f():\n  return bool(fcntl.fcntl(0, fcntl.F_GETFL) & os.O_NONBLOCK)\n"
+  setter_result = pool.run(setter, "f", {})
+  if setter_result.status is not Status.RETURNED:
+    pytest.skip(f"fcntl not importable in the child here: {setter_result.message}")
+  assert setter_result.value is True
+  assert pool.run(reader, "f", {}).value is False
