@@ -20,6 +20,7 @@ import os
 import sys
 from typing import Any, NoReturn
 
+from selfchallenge_jax.sandbox import kwargs_codec
 from selfchallenge_jax.sandbox.prepared import RESULT_FD
 
 _MESSAGE_CHARS = 2000
@@ -85,12 +86,13 @@ def confine_self(confinement: Any, result_fd: int, out_fd: int) -> dict[str, boo
   return confinement.apply(result_fd, out_fd)
 
 
-def run_task(confinement: Any, source: str, function: str, kwargs: dict[str, Any],
-             result_fd: int, out_fd: int) -> NoReturn:
+def run_task(confinement: Any, source: str, function: str, kwargs: dict[str, Any] | None,
+             result_fd: int, out_fd: int, kwargs_blob: bytes | None = None) -> NoReturn:
   """Entry point in the forked child: never returns.
 
   `kwargs` were decoded by the worker before the fork (zygote.Worker.run): this process has its own
   copy-on-write copy, so whatever the code does to them never reaches the worker or another task.
+  Very large ones come as `kwargs_blob` instead and are decoded here, under the memory limit.
   """
   cap = confinement.setup.max_result_bytes
   # A child lives for one call: cyclic garbage dies with it (memory stays capped by RLIMIT_AS).
@@ -99,6 +101,14 @@ def run_task(confinement: Any, source: str, function: str, kwargs: dict[str, Any
     confinement.apply(result_fd, out_fd)
   except BaseException as e:  # never run untrusted code half-confined
     _report(_error("sandbox_setup", e), cap)
+  if kwargs_blob is not None:
+    try:
+      kwargs = kwargs_codec.PartCache().decode(kwargs_blob)
+      del kwargs_blob
+    except MemoryError as e:
+      _report(_error("memory", e), cap)
+    except BaseException as e:
+      _report(_error("bad_input", e), cap)
   _report(_call(source, function, kwargs), cap)
 
 

@@ -39,6 +39,9 @@ PRELOADED_MODULES = (
     "statistics", "string", "textwrap", "threading", "time", "typing", "unicodedata",
 )
 _MAX_CONTROL_FRAME = 1 << 20
+# Decoded kwargs take ~5x their marshal size; blobs that could exceed memory_bytes at 8x are
+# decoded by the child, under its RLIMIT_AS, rather than by the (unlimited) worker.
+_DECODED_PER_BLOB_BYTE = 8
 _OUTPUT_TAIL = 4096
 # Error kinds a child may report (child.py); anything else is treated as a crash.
 _CHILD_ERROR_KINDS = frozenset({
@@ -143,6 +146,10 @@ class Worker:
     nor the child trigger collections over them.
     """
     source, function = header["source"], header["function"]
+    if len(kwargs_blob) * _DECODED_PER_BLOB_BYTE > self.limits["memory_bytes"]:
+      # Too big to decode outside the memory limit: the child decodes it under RLIMIT_AS.
+      return self._fork_and_wait(lambda r, o: child.run_task(
+          self.confinement, source, function, None, r, o, kwargs_blob=kwargs_blob))
     gc.disable()
     try:
       try:

@@ -143,3 +143,16 @@ def test_no_fd_status_flags_carry_over_between_tasks(pool):
     pytest.skip(f"fcntl not importable in the child here: {setter_result.message}")
   assert setter_result.value is True
   assert pool.run(reader, "f", {}).value is False
+
+
+def test_state_too_big_for_the_worker_is_decoded_under_the_childs_memory_limit():
+  """Blobs that could decode past memory_bytes go to the child, which reports MEMORY, not the
+  worker (which has no memory limit)."""
+  from selfchallenge_jax.sandbox import ErrorKind
+  limits = SandboxLimits(cpu_s=5, wall_s=10, memory_bytes=64 << 20)
+  rows = {f"k{i}": [f"v{i}-{j}" for j in range(40)] for i in range(60_000)}   # ~20 MB marshalled
+  with SandboxPool(num_workers=1, limits=limits) as small:
+    result = small.run("def f(rows):\n  return len(rows)\n", "f", {"rows": rows})
+    assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.MEMORY), result
+    ok = small.run("def f(rows):\n  return len(rows)\n", "f", {"rows": {"a": [1]}})
+    assert ok.value == 1
