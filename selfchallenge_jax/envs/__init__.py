@@ -13,6 +13,7 @@ _REGISTRY: dict[str, str] = {
     "web_browsing": "selfchallenge_jax.envs.web_browsing.env:WebBrowsingEnv",
     "retail": "selfchallenge_jax.envs.retail.env:RetailEnv",
     "airline": "selfchallenge_jax.envs.airline.env:AirlineEnv",
+    "echo": "selfchallenge_jax.envs.echo:EchoEnv",
 }
 
 

@@ -29,5 +29,5 @@ def sft_update(state: TrainState, batch: tuple[jax.Array, ...],
   grads, metrics = jax.grad(sft_loss, has_aux=True)(state.params, *batch, config)
   updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
-  metrics["grad_norm"] = optax.global_norm(grads)
+  metrics["grad_norm"] = optax.tree.norm(grads)
   return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics

@@ -20,7 +20,7 @@ import concurrent.futures as cf
 import dataclasses
 import functools
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import jax
 import numpy as np
@@ -104,8 +104,13 @@ class RolloutEngine:
                    out_shardings=state_sh, donate_argnums=1)
 
   # ---- host loop ------------------------------------------------------------------------------
-  def run(self, specs: Sequence[ep.EpisodeSpec], seed: int = 0) -> list[ep.Episode]:
-    """Runs every episode to its end; returns them in the order of `specs`."""
+  def run(self, specs: Sequence[ep.EpisodeSpec], seed: int = 0,
+          on_episode_end: Callable[[int, ep.Episode], None] | None = None) -> list[ep.Episode]:
+    """Runs every episode to its end; returns them in the order of `specs`.
+
+    on_episode_end(index, episode) is called on the host thread as each episode ends (e.g. to
+    start verifying it while the other slots keep sampling); it must not block.
+    """
     start_time = time.perf_counter()
     state = self._init_fn()
     waiting = collections.deque(enumerate(specs))
@@ -121,6 +126,8 @@ class RolloutEngine:
       index, buf = slots[slot]
       results[index] = buf.finish(reason)
       slots[slot] = None
+      if on_episode_end is not None:
+        on_episode_end(index, results[index])
 
     while waiting or any(s is not None for s in slots):
       for slot in range(self.num_slots):                      # 1. fill free slots

@@ -30,6 +30,7 @@ def train_chat_sentencepiece(texts: Iterable[str], out_path: epath.PathLike, voc
       remove_extra_whitespaces=False, add_dummy_prefix=True, character_coverage=1.0,
       user_defined_symbols=list(CHAT_SYMBOLS), minloglevel=2, num_threads=1,
       max_sentence_length=1 << 16, seed_sentencepiece_size=seed_sentencepiece_size,
+      allow_whitespace_only_pieces=True,
       hard_vocab_limit=False)
   out = epath.Path(out_path)
   out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""The executor training loop: rollouts -> sandboxed rewards -> GRPO / RFT updates -> checkpoints."""
