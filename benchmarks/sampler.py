@@ -1,0 +1,156 @@
+"""Benchmark: sampler new tokens/s on bench-56M vs transformers generate (and Tunix), same run.
+
+  python -m benchmarks.sampler [--batches=16,64 --out=FILE.json]
+
+Batch 16 = 16 prompts x 1 sample; batch 64 = 16 prompts x 4 samples (a GRPO batch: one shared
+prefill per prompt here; transformers expands the prompts with num_return_sequences). 128-token
+prompts (127 for Tunix, which prepends BOS), 128 new tokens, temperature 1, top-p 0.95, no stop
+token. Also prints the roofline from ceilings measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+flags.DEFINE_list("batches", ["16", "64"], "total sequences per generate call (16 prompts x n)")
+flags.DEFINE_integer("prompts", 16, "distinct prompts")
+flags.DEFINE_integer("prompt_len", 128, "prompt tokens")
+flags.DEFINE_integer("new_tokens", 128, "generated tokens per sequence")
+flags.DEFINE_integer("repeats", 3, "timed runs per point (median)")
+flags.DEFINE_bool("torch", True, "time transformers generate")
+flags.DEFINE_string("tunix_python", "/work/venvs/tunix/bin/python", "venv python for the Tunix peer")
+flags.DEFINE_string("out", "", "also write the JSON here")
+FLAGS = flags.FLAGS
+
+TOP_P = 0.95
+
+
+def _median_time(fn, repeats: int) -> float:
+  fn()                                   # compile / warm up
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - t0)
+  return float(np.median(times))
+
+
+def ceilings() -> dict[str, float]:
+  """Measured f32 matmul GFLOP/s (large square) and memory read GB/s (a sum over 512 MB)."""
+  import jax
+  import jax.numpy as jnp
+  out = {}
+  a = jax.random.normal(jax.random.key(0), (2048, 2048), jnp.float32)
+  mm = jax.jit(lambda x: x @ x)
+  out["matmul_gflops"] = 2 * 2048 ** 3 / _median_time(lambda: mm(a).block_until_ready(), 5) / 1e9
+  big = jnp.ones((128 << 20,), jnp.float32)
+  total = jax.jit(jnp.sum)
+  out["read_gb_per_s"] = big.nbytes / _median_time(lambda: total(big).block_until_ready(), 5) / 1e9
+  return out
+
+
+def ours(config, params, prompts: np.ndarray, n: int, new_tokens: int, repeats: int) -> float:
+  from selfchallenge_jax.sampling import Sampler
+  sampler = Sampler(params, config, cache_len=prompts.shape[1] + new_tokens)
+  def run():
+    out = sampler.generate(prompts.tolist(), n=n, max_new_tokens=new_tokens, temperature=1.0,
+                           top_p=TOP_P, seed=0)
+    assert all(len(o.tokens) == new_tokens for o in out)
+  return _median_time(run, repeats)
+
+
+def transformers_generate(config, prompts: np.ndarray, n: int, new_tokens: int,
+                          repeats: int) -> float:
+  import torch
+  import transformers
+  torch.manual_seed(0)
+  model = transformers.LlamaForCausalLM(transformers.LlamaConfig(
+      vocab_size=config.vocab_size, hidden_size=config.d_model, num_hidden_layers=config.num_layers,
+      num_attention_heads=config.num_heads, num_key_value_heads=config.num_kv_heads,
+      intermediate_size=config.mlp_dim, max_position_embeddings=config.max_seq_len)).eval()
+  ids = torch.tensor(prompts)
+  def run():
+    with torch.no_grad():
+      out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True,
+                           top_p=TOP_P, temperature=1.0, top_k=0, max_new_tokens=new_tokens,
+                           min_new_tokens=new_tokens, num_return_sequences=n, pad_token_id=0)
+    assert out.shape == (len(prompts) * n, prompts.shape[1] + new_tokens)
+  return _median_time(run, repeats)
+
+
+def tunix(batches: list[int], new_tokens: int) -> dict | None:
+  script = os.path.join(os.path.dirname(__file__), "peers", "tunix_sampler.py")
+  if not (os.path.exists(FLAGS.tunix_python) and os.path.exists(script)):
+    return None
+  proc = subprocess.run([FLAGS.tunix_python, script, f"--batches={','.join(map(str, batches))}",
+                         f"--new_tokens={new_tokens}"], capture_output=True, text=True,
+                        env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=3600)
+  if proc.returncode != 0:
+    return {"error": proc.stderr[-2000:]}
+  return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def roofline(config, batch: int, context: int, ceil: dict[str, float]) -> dict[str, float]:
+  weight_bytes = config.matmul_params() * 4
+  flops = (2 * config.matmul_params() * batch
+           + 4 * config.num_layers * config.num_heads * config.resolved_head_dim * context * batch)
+  t_mem = weight_bytes / (ceil["read_gb_per_s"] * 1e9)
+  t_flop = flops / (ceil["matmul_gflops"] * 1e9)
+  floor = max(t_mem, t_flop)
+  return {"step_floor_s": floor, "bound": "memory" if t_mem > t_flop else "compute",
+          "new_tokens_per_s_ceiling": batch / floor}
+
+
+def main(argv):
+  del argv
+  import jax
+  from selfchallenge_jax.model import get_config, init_params
+  config = get_config("bench-56m")
+  params = init_params(config, jax.random.key(0))
+  rng = np.random.default_rng(0)
+  prompts = rng.integers(3, config.vocab_size, (FLAGS.prompts, FLAGS.prompt_len)).astype(np.int32)
+  ceil = ceilings()
+  result = {"benchmark": "sampler", "model": "bench-56m", "prompt_len": FLAGS.prompt_len,
+            "new_tokens": FLAGS.new_tokens, "top_p": TOP_P, "ceilings": ceil,
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                        "load_avg_start": os.getloadavg()}}
+  batches = [int(b) for b in FLAGS.batches]
+  for batch in batches:
+    n = batch // FLAGS.prompts
+    new = batch * FLAGS.new_tokens
+    point = {"samples_per_prompt": n}
+    t = ours(config, params, prompts, n, FLAGS.new_tokens, FLAGS.repeats)
+    point["ours"] = {"seconds": t, "new_tokens_per_s": new / t}
+    if FLAGS.torch:
+      t = transformers_generate(config, prompts, n, FLAGS.new_tokens, FLAGS.repeats)
+      point["transformers"] = {"seconds": t, "new_tokens_per_s": new / t}
+      point["speedup_vs_transformers"] = (point["ours"]["new_tokens_per_s"]
+                                          / point["transformers"]["new_tokens_per_s"])
+    point["roofline"] = roofline(config, batch, FLAGS.prompt_len + FLAGS.new_tokens // 2, ceil)
+    result[f"batch_{batch}"] = point
+  peer = tunix(batches, FLAGS.new_tokens)
+  if peer is not None:
+    result["tunix"] = peer
+    for batch in batches:
+      key = f"batch_{batch}"
+      if key in peer and "new_tokens_per_s" in peer[key]:
+        result[key]["speedup_vs_tunix"] = (result[key]["ours"]["new_tokens_per_s"]
+                                           / peer[key]["new_tokens_per_s"])
+  result["machine"]["load_avg_end"] = os.getloadavg()
+  text = json.dumps(result, indent=2)
+  print(text)
+  if FLAGS.out:
+    with open(FLAGS.out, "w") as f:
+      f.write(text + "\n")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,47 @@
+"""The CPU miniature of self-challenging training: the README's main job.
+
+  python -m launch.main --config=configs/tiny_cpu.py --workdir=/tmp/selfchallenge
+
+Phases: bootstrap (train a SentencePiece tokenizer on project text; SFT a tiny Llama on scripted
+expert and scripted challenger demonstrations), eval before, challenge (the model writes Code-as-Task
+records, the sandbox filters them), train (GRPO on the kept tasks), eval after (held-out seeds the
+challenger never saw), export (HF safetensors, loaded back by transformers), report.
+Override anything: --config.rl.steps=5 --config.phases=bootstrap,eval_before
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.phases = "bootstrap,eval_before,challenge,train,eval_after,export,report"
+  # Retail/airline prompts (tools + policy) need ~5k tokens: beyond the miniature's context.
+  c.families = "calculation,web_browsing"
+  c.mesh = (1, -1, 1)                 # (data, fsdp, tensor); -1 = the rest of the devices
+
+  c.model = ml_collections.ConfigDict(dict(
+      preset="tiny", d_model=128, num_layers=4, num_heads=4, num_kv_heads=2, mlp_dim=384,
+      max_seq_len=4096, param_dtype="float32", compute_dtype="float32", remat=False))
+  c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=1024, path=""))   # path: use a file
+
+  c.bootstrap = ml_collections.ConfigDict(dict(
+      executor_demos_per_family=48, challenger_demos_per_family=16, steps=120, batch_size=4,
+      lr=3e-3, warmup_steps=10, max_len=2048, demo_seed=1))
+
+  c.sampling = ml_collections.ConfigDict(dict(
+      cache_len=2048, num_slots=16, chunk_steps=16, temperature=1.0, top_p=1.0, max_turns=6,
+      max_turn_tokens=96, max_episode_tokens=320))
+
+  c.eval = ml_collections.ConfigDict(dict(tasks_per_family=12, k=2, seed=900_000))
+  c.challenge = ml_collections.ConfigDict(dict(
+      tasks_per_family=24, seed=500_000, backend="policy", endpoint_url="", endpoint_model="",
+      max_turn_tokens=320, max_episode_tokens=640))
+  c.rl = ml_collections.ConfigDict(dict(
+      algorithm="grpo", steps=12, tasks_per_batch=4, group_size=4, lr=1e-3, warmup_steps=2,
+      weight_decay=0.0, clip_norm=1.0, grad_accum_steps=1, kl_beta=0.0, clip_eps_low=0.2,
+      clip_eps_high=0.28, loss_agg="token_mean", normalize_std=True, drop_zero_variance=False,
+      num_updates_per_batch=1))
+  c.checkpoint = ml_collections.ConfigDict(dict(every_steps=5, keep=2))
+  c.sandbox = ml_collections.ConfigDict(dict(num_workers=2))
+  return c

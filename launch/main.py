@@ -1,0 +1,63 @@
+"""Runs the phases a config lists: bootstrap, eval_<tag>, challenge, train, export, report.
+
+  python -m launch.main --config=configs/tiny_cpu.py --workdir=/tmp/selfchallenge
+  python -m launch.main --config=configs/tiny_cpu.py --workdir=gs://bucket/run1 --config.rl.steps=50
+
+On a multi-host TPU slice every host runs the same command; jax.distributed is initialized from
+the TPU environment before any other JAX call.
+"""
+
+import json
+import os
+
+import jax
+from absl import app, flags, logging
+from etils import epath
+from ml_collections import config_flags
+
+config_flags.DEFINE_config_file("config", None, "a configs/*.py file", lock_config=True)
+flags.DEFINE_string("workdir", None, "run directory (local or gs://)", required=True)
+flags.DEFINE_bool("distributed", None, "call jax.distributed.initialize() (default: when the "
+                  "environment says this is one host of several)")
+FLAGS = flags.FLAGS
+
+
+def _multi_host() -> bool:
+  return FLAGS.distributed if FLAGS.distributed is not None else bool(
+      os.environ.get("TPU_WORKER_HOSTNAMES", "").count(",") or os.environ.get("JAX_COORDINATOR_ADDRESS"))
+
+
+def check_workdir(workdir: epath.Path) -> None:
+  """Fails before any compute when the workdir cannot be written."""
+  try:
+    workdir.mkdir(parents=True, exist_ok=True)
+    probe = workdir / ".write_probe"
+    probe.write_text("ok")
+    probe.unlink()
+  except OSError as e:
+    raise SystemExit(f"workdir {workdir} is not writable: {e}") from e
+
+
+def main(argv):
+  del argv
+  if _multi_host():
+    jax.distributed.initialize()
+  from selfchallenge_jax.pipeline.context import RunContext
+  from selfchallenge_jax.pipeline.phases import phase_fn, run_phases
+  config = FLAGS.config
+  if config is None:
+    raise SystemExit("--config is required (e.g. --config=configs/tiny_cpu.py)")
+  names = [p for p in config.phases.split(",") if p]
+  for name in names:
+    phase_fn(name)                               # unknown phases fail before any compute
+  workdir = epath.Path(FLAGS.workdir)
+  check_workdir(workdir)
+  ctx = RunContext(config, workdir)              # a mesh that does not fit fails here
+  (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
+  logging.info("devices: %s; mesh %s", jax.devices(), dict(ctx.mesh.shape))
+  run_phases(ctx, names)
+  print(f"done in {ctx.elapsed():.0f}s; workdir {workdir}")
+
+
+if __name__ == "__main__":
+  app.run(main)

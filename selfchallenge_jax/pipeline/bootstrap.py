@@ -1,0 +1,93 @@
+"""Bootstrap phase: the project's tokenizer and a tiny Llama SFT'd on scripted demonstrations.
+
+This is the miniature's stand-in for an instruct model: deliberately under-trained (a few minutes
+of SFT on a few dozen demos per family) so self-challenging training has room to improve it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+from absl import logging
+
+from selfchallenge_jax.checkpoint.manager import Checkpointer
+from selfchallenge_jax.checkpoint.train_state import TrainState
+from selfchallenge_jax.model import init_params
+from selfchallenge_jax.pipeline import demos as demo_lib
+from selfchallenge_jax.pipeline.context import RunContext
+from selfchallenge_jax.pipeline.progress import Progress
+from selfchallenge_jax.rl.optimizer import make_optimizer
+from selfchallenge_jax.rl.sft import sft_update
+from selfchallenge_jax.sampling.sampler import prompt_bucket
+from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
+
+
+def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np.ndarray]]:
+  out, dropped = [], 0
+  for chat in chats:
+    rendered = ctx.chat.render(chat.messages, tools=chat.tools, add_generation_prompt=False)
+    if len(rendered.ids) > max_len:
+      dropped += 1          # truncating would cut the answer the demo exists to teach
+      continue
+    out.append((np.asarray(rendered.ids, np.int32), np.asarray(rendered.role_mask, np.float32)))
+  if dropped:
+    logging.warning("bootstrap: %d of %d demos exceed max_len=%d and are skipped", dropped,
+                    len(chats), max_len)
+  if not out:
+    raise ValueError(f"no demonstration fits max_len={max_len}")
+  return out
+
+
+def _batch(examples, indices, max_len: int):
+  length = prompt_bucket(max(len(examples[i][0]) for i in indices), max_len)
+  B = len(indices)
+  tokens = np.zeros((B, length), np.int32)
+  mask = np.zeros((B, length), bool)
+  loss_mask = np.zeros((B, length - 1), np.float32)
+  for row, i in enumerate(indices):
+    ids, role = examples[i]
+    tokens[row, :len(ids)] = ids
+    mask[row, :len(ids)] = True
+    loss_mask[row, :len(ids) - 1] = role[1:]
+  positions = np.broadcast_to(np.arange(length, dtype=np.int32), (B, length)).copy()
+  return tokens, positions, mask, loss_mask
+
+
+def run_bootstrap(ctx: RunContext) -> dict:
+  cfg = ctx.config.bootstrap
+  t0 = time.time()
+  executor = demo_lib.executor_demos(ctx.families, cfg.executor_demos_per_family, cfg.demo_seed)
+  challenger = demo_lib.challenger_demos(ctx.families, cfg.challenger_demos_per_family,
+                                         cfg.demo_seed)
+  chats = executor + challenger
+  if ctx.config.tokenizer.path:
+    ctx.tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
+    ctx.tokenizer_path.write_bytes(open(ctx.config.tokenizer.path, "rb").read())
+  else:
+    train_chat_sentencepiece(demo_lib.corpus_text(chats), ctx.tokenizer_path,
+                             ctx.config.tokenizer.vocab_size)
+  config = ctx.model_config()
+  examples = _examples(ctx, chats, cfg.max_len)
+  logging.info("bootstrap: %d executor + %d challenger demos, %d tokens", len(executor),
+               len(challenger), sum(len(e[0]) for e in examples))
+
+  optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=cfg.steps)
+  key = jax.random.key(ctx.config.seed)
+  state = TrainState.create(init_params(config, key), optimizer, jax.random.fold_in(key, 1))
+  step_fn = jax.jit(lambda s, *b: sft_update(s, b, optimizer, config), donate_argnums=0)
+  rng = np.random.default_rng(ctx.config.seed)
+  progress = Progress("bootstrap SFT", cfg.steps)
+  losses = []
+  for step in range(cfg.steps):
+    indices = rng.choice(len(examples), size=min(cfg.batch_size, len(examples)), replace=False)
+    state, metrics = step_fn(state, *_batch(examples, indices, cfg.max_len))
+    losses.append(float(metrics["loss"]))
+    progress.update(step + 1, loss=losses[-1])
+  with Checkpointer(ctx.path("checkpoints", "bootstrap"), max_to_keep=1) as ckpt:
+    ckpt.save_params(cfg.steps, state.params, {"model_config": config.to_dict(),
+                                               "phase": "bootstrap"})
+  return {"executor_demos": len(executor), "challenger_demos": len(challenger),
+          "sft_steps": cfg.steps, "first_loss": losses[0], "final_loss": float(np.mean(losses[-5:])),
+          "vocab_size": config.vocab_size, "seconds": time.time() - t0}

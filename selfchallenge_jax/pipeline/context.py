@@ -1,0 +1,98 @@
+"""What every phase of a run shares: config, workdir layout, mesh, tokenizer, model and policy.
+
+Workdir layout (local or gs://, through etils.epath):
+  config.json                      the resolved run config
+  tokenizer/tokenizer.model        the project-trained tokenizer (or a copy of config.tokenizer.path)
+  checkpoints/bootstrap/           params-only orbax checkpoint after SFT bootstrapping
+  checkpoints/train/               GRPO train states (params, optimizer, step, rng, data iterator)
+  tasks/challenge/                 the challenger's task dataset (ArrayRecord + JSONL)
+  eval_<tag>.json / .md            evaluation results
+  metrics.jsonl                    one JSON object per logged step
+  phases/<name>.json               completion markers: a restarted run skips finished phases
+  hf/                              the exported HF checkpoint
+  report.md, *.png                 the run report
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import jax
+import ml_collections
+from absl import logging
+from etils import epath
+
+from selfchallenge_jax.checkpoint.export import load_params_on_host
+from selfchallenge_jax.checkpoint.manager import Checkpointer
+from selfchallenge_jax.model.config import LlamaConfig, get_config
+from selfchallenge_jax.sharding import make_mesh
+from selfchallenge_jax.tokenizer import load_tokenizer, make_chat_format
+
+
+class RunContext:
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: epath.PathLike):
+    self.config = config
+    self.workdir = epath.Path(workdir)
+    self.mesh = make_mesh(tuple(config.mesh))
+    self.families = [f for f in config.families.split(",") if f]
+    self.started = time.time()
+    self._tokenizer = None
+
+  # ---- layout ---------------------------------------------------------------------------------
+  def path(self, *parts: str) -> epath.Path:
+    return self.workdir.joinpath(*parts)
+
+  @property
+  def tokenizer_path(self) -> epath.Path:
+    return self.path("tokenizer", "tokenizer.model")
+
+  def phase_done(self, name: str) -> bool:
+    return self.path("phases", f"{name}.json").exists()
+
+  def mark_done(self, name: str, summary: dict[str, Any]) -> None:
+    self.path("phases").mkdir(parents=True, exist_ok=True)
+    self.path("phases", f"{name}.json").write_text(json.dumps(summary, indent=2, default=str))
+
+  # ---- tokenizer / model ----------------------------------------------------------------------
+  @property
+  def tokenizer(self):
+    if self._tokenizer is None:
+      if not self.tokenizer_path.exists():
+        raise FileNotFoundError(f"{self.tokenizer_path} does not exist: run the bootstrap phase "
+                                "first (or set --config.tokenizer.path)")
+      self._tokenizer = load_tokenizer(self.tokenizer_path)
+    return self._tokenizer
+
+  @property
+  def chat(self):
+    return make_chat_format("llama3", self.tokenizer)
+
+  def model_config(self) -> LlamaConfig:
+    overrides = dict(self.config.model)
+    preset = overrides.pop("preset")
+    tok = self.tokenizer
+    return get_config(preset, vocab_size=tok.vocab_size, bos_id=tok.bos_id, eos_id=tok.eos_id,
+                      **overrides)
+
+  # ---- the current policy ---------------------------------------------------------------------
+  def policy_checkpoint_dir(self) -> epath.Path:
+    """The newest policy: the train checkpoints once they exist, else the bootstrap one."""
+    train = self.path("checkpoints", "train")
+    if train.exists() and Checkpointer(train, create=False).latest_step() is not None:
+      return train
+    boot = self.path("checkpoints", "bootstrap")
+    if boot.exists():
+      return boot
+    raise FileNotFoundError(f"no policy checkpoint under {self.path('checkpoints')}: run the "
+                            "bootstrap phase first")
+
+  def load_policy(self) -> tuple[LlamaConfig, Any]:
+    config, params, _ = load_params_on_host(self.policy_checkpoint_dir())
+    logging.info("policy from %s", self.policy_checkpoint_dir())
+    return config, jax.device_put(params, jax.devices()[0])
+
+  def elapsed(self) -> float:
+    return time.time() - self.started

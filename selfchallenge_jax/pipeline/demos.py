@@ -1,0 +1,69 @@
+"""Scripted demonstrations for bootstrapping, as chats: the stand-in for an instruct model's data.
+
+Executor demos: generated benchmark tasks solved by the scripted expert (agents/scripted.py).
+Challenger demos: challenger episodes that explore with real tool calls and then write a good
+Code-as-Task record (challenge/scripted.py). Both are rendered by the one chat format, so the role
+mask marks exactly the assistant's tokens. Their text also trains the tokenizer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Sequence
+
+from selfchallenge_jax.agents.scripted import expert_demonstrations
+from selfchallenge_jax.challenge.challenger_env import make_challenger_env
+from selfchallenge_jax.challenge.prompts import challenger_messages
+from selfchallenge_jax.challenge.scripted import scripted_challenger_texts
+from selfchallenge_jax.evaluation.task_sets import builtin_task_sets
+from selfchallenge_jax.tokenizer.tool_calls import ToolCall
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoChat:
+  role: str                               # "executor" | "challenger"
+  family: str
+  messages: list[dict[str, Any]]
+  tools: list[dict[str, Any]]
+
+
+def executor_demos(families: Sequence[str], per_family: int, seed: int) -> list[DemoChat]:
+  chats = []
+  for family, tasks in builtin_task_sets({f: per_family for f in families}, seed).items():
+    for demo in expert_demonstrations(tasks):
+      chats.append(DemoChat("executor", family, demo.messages, demo.tools))
+  return chats
+
+
+def challenger_demos(families: Sequence[str], per_family: int, seed: int) -> list[DemoChat]:
+  chats = []
+  for family in families:
+    for i, item in enumerate(scripted_challenger_texts(family, per_family, seed)):
+      env, _ = make_challenger_env(family, seed + i)
+      messages = challenger_messages(env)
+      for action in item.exploration:
+        messages.append(ToolCall(action["name"], dict(action["arguments"])).to_message())
+        messages.append({"role": "ipython",
+                         "content": env.call_tool(action["name"], dict(action["arguments"]))})
+      messages.append({"role": "assistant", "content": item.text})
+      chats.append(DemoChat("challenger", family, messages, list(env.tools)))
+  return chats
+
+
+def corpus_text(chats: Sequence[DemoChat]) -> list[str]:
+  """Lines of text to train the tokenizer on: every message, tool call and tool schema."""
+  lines, seen_tools = [], set()
+  for chat in chats:
+    key = json.dumps(chat.tools, sort_keys=True)
+    if key not in seen_tools:
+      seen_tools.add(key)
+      lines.extend(json.dumps(tool, indent=4) for tool in chat.tools)
+    for message in chat.messages:
+      if message.get("tool_calls"):
+        function = message["tool_calls"][0]["function"]
+        lines.append(json.dumps({"name": function["name"], "parameters": function["arguments"]}))
+      else:
+        content = message.get("content", "")
+        lines.append(content if isinstance(content, str) else json.dumps(content))
+  return lines

@@ -1,0 +1,126 @@
+"""The phases a run can list in config.phases, by name, each a function of the RunContext.
+
+  bootstrap     tokenizer + SFT on scripted demos (pipeline/bootstrap.py)
+  eval_<tag>    pass@1 / pass@k on held-out generated tasks -> eval_<tag>.json / .md
+  challenge     the policy writes Code-as-Task records; the sandbox filters them -> tasks/challenge
+  train         GRPO (or RFT) on the kept tasks (pipeline/train_phase.py)
+  export        HF safetensors + config.json, loaded back by transformers, logits compared
+  report        report.md with the before/after table, keep rates, time split, plots
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable
+
+import jax
+import numpy as np
+from absl import logging
+
+from selfchallenge_jax.challenge.backends import PolicyBackend
+from selfchallenge_jax.challenge.openai_backend import OpenAIChallengerBackend
+from selfchallenge_jax.challenge.run import run_challenge
+from selfchallenge_jax.checkpoint.export import load_params_on_host
+from selfchallenge_jax.checkpoint.hf_export import export_hf
+from selfchallenge_jax.evaluation.evaluate import evaluate, write_results
+from selfchallenge_jax.evaluation.task_sets import builtin_task_sets
+from selfchallenge_jax.model import llama
+from selfchallenge_jax.pipeline.bootstrap import run_bootstrap
+from selfchallenge_jax.pipeline.context import RunContext
+from selfchallenge_jax.pipeline.engine_factory import make_engine
+from selfchallenge_jax.pipeline.report import write_report
+from selfchallenge_jax.pipeline.train_phase import run_train
+from selfchallenge_jax.sandbox.pool import SandboxPool
+
+PhaseFn = Callable[[RunContext], dict]
+
+
+def run_eval(ctx: RunContext, tag: str) -> dict:
+  cfg = ctx.config.eval
+  config, params = ctx.load_policy()
+  engine = make_engine(ctx, params, config)
+  tasks = builtin_task_sets({f: cfg.tasks_per_family for f in ctx.families}, cfg.seed)
+  try:
+    result = evaluate(engine, tasks, k=cfg.k, seed=cfg.seed)
+  finally:
+    engine.close()
+  write_results(result, ctx.workdir, name=f"eval_{tag}")
+  print(f"[eval_{tag}] pass@1 {100 * result.pass_at_1:.1f}%  pass@{cfg.k} "
+        f"{100 * result.pass_at_k:.1f}%  " + ", ".join(
+            f"{n}: {100 * r.pass_at_1:.1f}%" for n, r in result.envs.items()))
+  return {"pass_at_1": result.pass_at_1, "pass_at_k": result.pass_at_k,
+          "per_env": {n: r.pass_at_1 for n, r in result.envs.items()},
+          "seconds": engine.stats.wall_s}
+
+
+def run_challenge_phase(ctx: RunContext) -> dict:
+  cfg = ctx.config.challenge
+  if cfg.backend == "policy":
+    config, params = ctx.load_policy()
+    engine = make_engine(ctx, params, config, max_turn_tokens=cfg.max_turn_tokens,
+                         max_episode_tokens=cfg.max_episode_tokens)
+    backend = PolicyBackend(engine, include_policy=True)
+  elif cfg.backend == "endpoint":
+    if not cfg.endpoint_url:
+      raise ValueError("challenge.backend=endpoint needs --config.challenge.endpoint_url")
+    engine, backend = None, OpenAIChallengerBackend(cfg.endpoint_url, cfg.endpoint_model)
+  else:
+    raise ValueError(f"challenge.backend={cfg.backend!r}; expected 'policy' or 'endpoint'")
+  t0 = time.time()
+  dataset = ctx.path("tasks", "challenge")
+  try:
+    with SandboxPool(ctx.config.sandbox.num_workers) as pool:
+      stats = run_challenge(backend, ctx.families, cfg.tasks_per_family, pool=pool, seed=cfg.seed,
+                            dataset_dir=dataset, dataset_name="challenge",
+                            batch_size=ctx.config.sampling.num_slots * 2)
+  finally:
+    if engine is not None:
+      engine.close()
+  print(f"[challenge] {stats.summary()}")
+  (ctx.workdir / "challenge_stats.json").write_text(json.dumps(stats.to_json(), indent=2))
+  return {**stats.to_json(), "kept": len(stats.kept), "seconds": time.time() - t0}
+
+
+def run_export(ctx: RunContext) -> dict:
+  import torch
+  import transformers
+  config, params, _ = load_params_on_host(ctx.policy_checkpoint_dir())
+  out = ctx.path("hf")
+  files = export_hf(params, config, out)
+  model = transformers.LlamaForCausalLM.from_pretrained(str(out)).float().eval()
+  tokens = np.asarray([ctx.chat.render([{"role": "user", "content": "Hello."}]).ids], np.int64)
+  positions = np.arange(tokens.shape[1])[None]
+  ours = np.asarray(llama.forward(params, tokens, positions, np.ones_like(tokens, bool), config))
+  with torch.no_grad():
+    ref = model(input_ids=torch.tensor(tokens)).logits.float().numpy()
+  diff = float(np.abs(ours - ref).max())
+  print(f"[export] {out}: {files}; transformers loads it, max |logit diff| = {diff:.2e}")
+  if diff > 1e-3:
+    raise RuntimeError(f"exported model's logits differ from ours by {diff}")
+  return {"files": files, "max_abs_logit_diff": diff}
+
+
+def phase_fn(name: str) -> PhaseFn:
+  if name.startswith("eval_"):
+    return lambda ctx: run_eval(ctx, name[len("eval_"):])
+  table: dict[str, PhaseFn] = {"bootstrap": run_bootstrap, "challenge": run_challenge_phase,
+                               "train": run_train, "export": run_export, "report": write_report}
+  if name not in table:
+    raise ValueError(f"unknown phase {name!r}; known: {', '.join(sorted(table))}, eval_<tag>")
+  return table[name]
+
+
+def run_phases(ctx: RunContext, names: list[str]) -> None:
+  fns = [(name, phase_fn(name)) for name in names]         # unknown names fail before any work
+  for name, fn in fns:
+    if ctx.phase_done(name):
+      print(f"[{name}] already done in {ctx.workdir}; skipping")
+      continue
+    print(f"[{name}] starting (run time so far {ctx.elapsed():.0f}s)")
+    t0 = time.time()
+    summary = fn(ctx)
+    summary["phase_seconds"] = time.time() - t0
+    ctx.mark_done(name, summary)
+    logging.info("phase %s done in %.0fs", name, summary["phase_seconds"])
+    jax.clear_caches()

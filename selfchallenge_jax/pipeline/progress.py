@@ -1,0 +1,29 @@
+"""Progress lines for long CPU runs: phase, step/total, rate and ETA, on stderr and the log."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from absl import logging
+
+
+class Progress:
+
+  def __init__(self, phase: str, total: int, every_s: float = 5.0):
+    self.phase, self.total, self.every_s = phase, max(total, 1), every_s
+    self.start = time.time()
+    self._last = 0.0
+
+  def update(self, done: int, **values: float) -> None:
+    now = time.time()
+    if now - self._last < self.every_s and done < self.total:
+      return
+    self._last = now
+    elapsed = now - self.start
+    eta = elapsed / max(done, 1) * (self.total - done)
+    extra = " ".join(f"{k}={v:.4g}" for k, v in values.items())
+    line = (f"[{self.phase}] {done}/{self.total} ({100 * done / self.total:.0f}%) "
+            f"elapsed {elapsed:.0f}s eta {eta:.0f}s {extra}")
+    print(line, file=sys.stderr, flush=True)
+    logging.info(line)

@@ -1,0 +1,112 @@
+"""Train phase: GRPO / RFT on the challenger's kept tasks, with orbax checkpoints and exact resume.
+
+Checkpoints (every N steps, on SIGTERM, at the end) hold params, optimizer state, step, rng, the
+Grain iterator state and the run config. A restarted run restores all of it and continues: rollout
+seeds derive from (seed, step), so the following steps equal those of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import jax
+from absl import logging
+
+from selfchallenge_jax.checkpoint.export import load_params_on_host
+from selfchallenge_jax.checkpoint.manager import Checkpointer
+from selfchallenge_jax.checkpoint.train_state import TrainState, abstract_state
+from selfchallenge_jax.data.task_pipeline import TaskBatchIterator, TaskPipelineConfig
+from selfchallenge_jax.model.llama import abstract_params
+from selfchallenge_jax.model.partitioning import shard_params
+from selfchallenge_jax.pipeline.context import RunContext
+from selfchallenge_jax.pipeline.engine_factory import make_engine
+from selfchallenge_jax.pipeline.metrics import MetricsWriter
+from selfchallenge_jax.pipeline.progress import Progress
+from selfchallenge_jax.rl.algorithms import make_algorithm
+from selfchallenge_jax.rl.optimizer import make_optimizer
+from selfchallenge_jax.sandbox.pool import SandboxPool
+from selfchallenge_jax.tasks.dataset_reader import open_task_source
+from selfchallenge_jax.train.rewards import RewardStage
+from selfchallenge_jax.train.trainer import Trainer
+from selfchallenge_jax.train.update_step import train_state_shardings
+
+_GRPO_KEYS = ("clip_eps_low", "clip_eps_high", "kl_beta", "loss_agg", "normalize_std",
+              "drop_zero_variance", "num_updates_per_batch")
+
+
+class _Preemption:
+  """SIGTERM (a TPU VM preemption notice) asks the loop to checkpoint and stop."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    logging.warning("SIGTERM: checkpointing at the end of this step, then stopping")
+    self.requested = True
+
+  def restore(self):
+    signal.signal(signal.SIGTERM, self._previous)
+
+
+def make_run_algorithm(cfg):
+  if cfg.algorithm == "rft":
+    return make_algorithm("rft", num_updates_per_batch=cfg.num_updates_per_batch)
+  return make_algorithm(cfg.algorithm, **{k: cfg[k] for k in _GRPO_KEYS})
+
+
+def run_train(ctx: RunContext) -> dict:
+  cfg = ctx.config.rl
+  t0 = time.time()
+  source = open_task_source(ctx.path("tasks", "challenge"), "kept")   # empty -> clear error
+  iterator = TaskBatchIterator(source, TaskPipelineConfig(
+      tasks_per_batch=cfg.tasks_per_batch, group_size=cfg.group_size, seed=ctx.config.seed))
+  config = ctx.model_config()
+  optimizer, schedule = make_optimizer(
+      lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=max(cfg.steps, cfg.warmup_steps + 1),
+      weight_decay=cfg.weight_decay, clip_norm=cfg.clip_norm, grad_accum_steps=cfg.grad_accum_steps)
+  algorithm = make_run_algorithm(cfg)
+  ckpt = Checkpointer(ctx.path("checkpoints", "train"), max_to_keep=ctx.config.checkpoint.keep)
+  shardings = train_state_shardings(config, optimizer, ctx.mesh)
+  if ckpt.latest_step() is not None:
+    state, _, data_state = ckpt.restore(abstract_state(optimizer, abstract_params(config), shardings))
+    if data_state is not None:
+      iterator.set_state(data_state)
+    print(f"[train] resumed from {ckpt.directory} at step {ckpt.latest_step()}")
+  else:
+    config, boot_params = ctx.load_policy()
+    state = TrainState.create(boot_params, optimizer, jax.random.key(ctx.config.seed))
+  ref_params = None
+  if algorithm.needs_ref_logprobs:       # the frozen bootstrap policy; beta = 0 keeps no copy
+    _, ref, _ = load_params_on_host(ctx.path("checkpoints", "bootstrap"))
+    ref_params = shard_params(ref, config, ctx.mesh)
+  engine = make_engine(ctx, state.params, config)
+  metrics_writer = MetricsWriter(ctx.workdir)
+  preemption = _Preemption()
+  metadata = {"model_config": config.to_dict(), "run_config": ctx.config.to_dict()}
+  last = {}
+  try:
+    with SandboxPool(ctx.config.sandbox.num_workers) as pool:
+      trainer = Trainer(config=config, state=state, optimizer=optimizer, algorithm=algorithm,
+                        engine=engine, rewards=RewardStage(pool), mesh=ctx.mesh,
+                        group_size=cfg.group_size, seed=ctx.config.seed, ref_params=ref_params)
+      progress = Progress("train", cfg.steps)
+      while trainer.step < cfg.steps:
+        last = trainer.train_step(next(iterator))
+        step = trainer.step
+        last["lr"] = float(schedule(step - 1))
+        metrics_writer.write("train", step, last)
+        progress.update(step, reward=last["reward/mean"], loss=last.get("loss", 0.0))
+        if step % ctx.config.checkpoint.every_steps == 0 or preemption.requested:
+          ckpt.save(step, trainer.state, metadata, data_state=iterator.get_state(), force=True)
+        if preemption.requested:
+          ckpt.wait()
+          raise SystemExit(f"preempted: checkpointed step {step} in {ckpt.directory}")
+      ckpt.save(trainer.step, trainer.state, metadata, data_state=iterator.get_state(), force=True)
+  finally:
+    preemption.restore()
+    engine.close()
+    ckpt.close()
+  return {"steps": cfg.steps, "final": last, "seconds": time.time() - t0}
