@@ -90,7 +90,7 @@ def tunix(batches: list[int], new_tokens: int) -> dict | None:
   script = os.path.join(os.path.dirname(__file__), "peers", "tunix_sampler.py")
   if not (os.path.exists(FLAGS.tunix_python) and os.path.exists(script)):
     return None
-  proc = subprocess.run([FLAGS.tunix_python, script, f"--batches={','.join(map(str, batches))}",
+  proc = subprocess.run([FLAGS.tunix_python, script, f"--batches={','.join(map(str, batches))}", "--runs=1",
                          f"--new_tokens={new_tokens}"], capture_output=True, text=True,
                         env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=3600)
   if proc.returncode != 0:

@@ -59,20 +59,21 @@ def attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.A
 
 
 def cached_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
-                     write_idx: jax.Array, k_cache: jax.Array, v_cache: jax.Array,
+                     write_idx: jax.Array, layer: jax.Array, k_all: jax.Array, v_all: jax.Array,
                      inv_freq: np.ndarray, config: LlamaConfig):
-  """Writes the new K/V at write_idx [B, T] (index S = dropped) then attends over the cache.
+  """Writes the new K/V of `layer` at write_idx [B, T] (index S = dropped), attends over the cache.
 
-  k_cache, v_cache: [B, S, K, Dh] for this layer; mask bool [B, T, S].
+  k_all, v_all: the whole cache [L, B, S, K, Dh], updated in place (a while-loop carry), so a
+  decode step never copies the cache; mask bool [B, T, S].
   """
   q, k, v = _project_qkv(p, x, positions, inv_freq, config)
   batch_idx = jnp.arange(x.shape[0])[:, None]
-  k_cache = k_cache.at[batch_idx, write_idx].set(k.astype(k_cache.dtype), mode="drop")
-  v_cache = v_cache.at[batch_idx, write_idx].set(v.astype(v_cache.dtype), mode="drop")
-  k_cache = constrain(k_cache, ("batch", "cache_seq", "act_kv_heads", None))
-  v_cache = constrain(v_cache, ("batch", "cache_seq", "act_kv_heads", None))
+  k_all = k_all.at[layer, batch_idx, write_idx].set(k.astype(k_all.dtype), mode="drop")
+  v_all = v_all.at[layer, batch_idx, write_idx].set(v.astype(v_all.dtype), mode="drop")
+  k_cache = constrain(k_all[layer], ("batch", "cache_seq", "act_kv_heads", None))
+  v_cache = constrain(v_all[layer], ("batch", "cache_seq", "act_kv_heads", None))
   out = _attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask, config)
-  return _output(p, out, config), k_cache, v_cache
+  return _output(p, out, config), k_all, v_all
 
 
 def mlp(p: dict[str, Any], x: jax.Array, config: LlamaConfig) -> jax.Array:

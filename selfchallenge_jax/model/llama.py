@@ -165,19 +165,21 @@ def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_
   key_pos = jnp.arange(S)
   mask = key_pos[None, None, :] <= (start[:, None] + t[None, :])[:, :, None]   # [B, T, S]
 
-  def block(x, layer_and_cache):
-    layer, k_cache, v_cache = layer_and_cache
+  def block(l, carry):
+    x, k_all, v_all = carry
+    layer = jax.tree.map(lambda a: a[l], params["layers"])
     h = layers.rms_norm(x, layer["attn_norm"]["scale"], config.norm_eps)
-    attn_out, k_cache, v_cache = layers.cached_attention(layer["attn"], h, positions, mask,
-                                                         write_idx, k_cache, v_cache, inv_freq,
-                                                         config)
+    attn_out, k_all, v_all = layers.cached_attention(layer["attn"], h, positions, mask, write_idx, l,
+                                                     k_all, v_all, inv_freq, config)
     x = x + attn_out
     x = x + layers.mlp(layer["mlp"], layers.rms_norm(x, layer["mlp_norm"]["scale"], config.norm_eps),
                        config)
-    return constrain(x, ("batch", "seq", "act_embed")), (k_cache, v_cache)
+    return constrain(x, ("batch", "seq", "act_embed")), k_all, v_all
 
-  x, (k, v) = jax.lax.scan(block, _embed(params, tokens, config),
-                           (params["layers"], cache.k, cache.v))
+  # A fori_loop carrying the whole cache (not a scan with the cache as xs/ys): the cache is updated
+  # in place instead of being rebuilt layer by layer at every decode step.
+  x, k, v = jax.lax.fori_loop(0, config.num_layers, block,
+                              (_embed(params, tokens, config), cache.k, cache.v))
   new_cache = KVCache(k=k, v=v, lengths=start + num_new.astype(start.dtype))
   if logits_at is not None:
     x = jnp.take_along_axis(x, logits_at[:, None, None].astype(jnp.int32), axis=1)

@@ -262,7 +262,8 @@ class RolloutEngine:
         buf.add_context(ids[1:])          # ids[0] is the turn's last sampled token, already kept
       buf.cached += len(ids)
       buf.turn_start = len(buf.tokens)
-      max_new[i] = min(self.max_turn_tokens, self.max_episode_tokens - buf.sampled)
+      turn_budget = buf.spec.max_turn_tokens or self.max_turn_tokens
+      max_new[i] = min(turn_budget, self.max_episode_tokens - buf.sampled)
     settings = dict(
         key_data=key_data[np.minimum(row_ids, self.num_slots - 1)],
         temperature=np.full((b,), self.temperature, np.float32),

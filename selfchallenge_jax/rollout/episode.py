@@ -18,6 +18,7 @@ class EpisodeSpec:
   messages: Sequence[dict[str, Any]]     # the opening chat (system, user, ...)
   tools: Sequence[dict[str, Any]] | None = None
   stream_id: int = 0                     # selects the episode's random stream (with the seed)
+  max_turn_tokens: int | None = None     # per-episode turn budget (default: the engine's)
   tag: Any = None                        # caller's data, returned untouched (task id, group, ...)
 
 

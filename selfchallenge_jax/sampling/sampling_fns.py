@@ -55,8 +55,16 @@ def sample_tokens(logits: jax.Array, keys: jax.Array, temperature: jax.Array, to
   tau = top_p_threshold(probs, top_p)
   use_top_p = top_p < 1.0
   keep = (probs >= tau[:, None]) | ~use_top_p[:, None]
-  scaled = jnp.where(keep, scaled, _NEG_INF)
-  sampled = jax.vmap(lambda k, l: jax.random.categorical(k, l))(keys, scaled).astype(jnp.int32)
+  # Inverse-CDF sampling: one uniform per row instead of a Gumbel draw per vocabulary entry (the
+  # random bits for [B, V] cost more than the rest of sampling on CPU). Masked tokens have zero
+  # width in the CDF, so they are never drawn.
+  probs = jnp.where(keep, probs, 0.0)
+  cdf = jnp.cumsum(probs, axis=-1)
+  u = jax.vmap(jax.random.uniform)(keys) * cdf[:, -1]
+  sampled = jnp.minimum(jnp.sum(cdf <= u[:, None], axis=-1), logits.shape[-1] - 1)
+  # Guard the edge where rounding lands u on a zero-width (masked) entry: fall back to the argmax.
+  sampled = jnp.where(jnp.take_along_axis(probs, sampled[:, None], -1)[:, 0] > 0, sampled,
+                      jnp.argmax(probs, axis=-1)).astype(jnp.int32)
 
   tokens = jnp.where(temperature > 0, sampled, greedy)
   logprobs = jnp.take_along_axis(raw_logprobs, tokens[:, None], axis=-1)[:, 0]
