@@ -73,7 +73,8 @@ def run_bootstrap(ctx: RunContext) -> dict:
   logging.info("bootstrap: %d executor + %d challenger demos, %d tokens", len(executor),
                len(challenger), sum(len(e[0]) for e in examples))
 
-  optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=cfg.steps)
+  optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, cfg.steps - 1),
+                                total_steps=cfg.steps)
   key = jax.random.key(ctx.config.seed)
   state = TrainState.create(init_params(config, key), optimizer, jax.random.fold_in(key, 1))
   step_fn = jax.jit(lambda s, *b: sft_update(s, b, optimizer, config), donate_argnums=0)

@@ -1,0 +1,53 @@
+"""The launch CLI: a shortened run of the main job's phases, and clear errors before any compute."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SHORT = ["--config.bootstrap.steps=2", "--config.bootstrap.executor_demos_per_family=2",
+         "--config.bootstrap.challenger_demos_per_family=1", "--config.eval.tasks_per_family=1",
+         "--config.eval.k=1", "--config.challenge.tasks_per_family=1",
+         "--config.sampling.num_slots=2", "--config.sampling.max_turn_tokens=16"]
+
+
+def _main(workdir, *args, timeout=600):
+  env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+  return subprocess.run([sys.executable, "-m", "launch.main", "--config=configs/tiny_cpu.py",
+                         f"--workdir={workdir}", *args], capture_output=True, text=True,
+                        timeout=timeout, env=env, cwd=os.path.dirname(os.path.dirname(
+                            os.path.dirname(os.path.abspath(__file__)))))
+
+
+@pytest.mark.slow
+def test_short_run_produces_every_phase_artifact(tmp_path):
+  r = _main(tmp_path, "--config.phases=bootstrap,eval_before,challenge,export,report", *SHORT)
+  assert r.returncode == 0, r.stderr[-3000:]
+  for name in ("bootstrap", "eval_before", "challenge", "export", "report"):
+    assert (tmp_path / "phases" / f"{name}.json").exists(), name
+  assert (tmp_path / "tokenizer" / "tokenizer.model").exists()
+  assert json.loads((tmp_path / "eval_before.json").read_text())["k"] == 1
+  stats = json.loads((tmp_path / "challenge_stats.json").read_text())
+  assert stats["total"] == 2 and sum(stats["reasons"].values()) == 2   # every output accounted for
+  assert (tmp_path / "tasks" / "challenge" / "dataset_info.json").exists()
+  assert json.loads((tmp_path / "phases" / "export.json").read_text())["max_abs_logit_diff"] < 1e-3
+  assert (tmp_path / "hf" / "config.json").exists() and (tmp_path / "report.md").exists()
+  # A rerun skips finished phases.
+  r = _main(tmp_path, "--config.phases=bootstrap", *SHORT)
+  assert r.returncode == 0 and "already done" in r.stdout
+
+
+def test_bad_input_fails_before_compute(tmp_path):
+  r = _main(tmp_path / "a", "--config.rl.no_such_key=3")
+  assert r.returncode != 0 and "no_such_key" in r.stderr
+  r = _main(tmp_path / "b", "--config.mesh=(3,1,1)")
+  assert r.returncode != 0 and "does not match the 1 available devices" in r.stderr
+  r = _main(tmp_path / "c", "--config.phases=bootstrap,dance")
+  assert r.returncode != 0 and "unknown phase 'dance'" in r.stderr
+  (tmp_path / "ro").mkdir()
+  (tmp_path / "ro" / "file").write_text("x")
+  r = _main(tmp_path / "ro" / "file" / "sub")
+  assert r.returncode != 0 and "is not writable" in r.stderr
+  assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
