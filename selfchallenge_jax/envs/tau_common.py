@@ -7,6 +7,8 @@ function serves an episode (bound to the live data) and a gold replay (bound to 
 
 from __future__ import annotations
 
+import abc
+
 import ast
 import functools
 import hashlib
@@ -164,8 +166,9 @@ class TauEnvironment(Environment):
     self.first_message = self.reset()
 
   # ---- to implement -------------------------------------------------------------------------
+  @abc.abstractmethod
   def _initial_data_json(self, seed: int, data_dir: str | None) -> str:
-    raise NotImplementedError
+    """The family's initial database as JSON text (generated from `seed`, or read from data_dir)."""
 
   # ---- contract -----------------------------------------------------------------------------
   @property
