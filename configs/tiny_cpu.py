@@ -41,7 +41,10 @@ def get_config() -> ml_collections.ConfigDict:
       algorithm="grpo", steps=12, tasks_per_batch=4, group_size=4, lr=1e-3, warmup_steps=2,
       weight_decay=0.0, clip_norm=1.0, grad_accum_steps=1, kl_beta=0.0, clip_eps_low=0.2,
       clip_eps_high=0.28, loss_agg="token_mean", normalize_std=True, drop_zero_variance=False,
-      num_updates_per_batch=1))
+      num_updates_per_batch=1,
+      # The miniature's challenger may keep no task in a round; the report then says training was
+      # skipped. Off by default elsewhere: an empty dataset is an error before any compute.
+      skip_if_no_tasks=True))
   c.checkpoint = ml_collections.ConfigDict(dict(every_steps=5, keep=2))
   c.sandbox = ml_collections.ConfigDict(dict(num_workers=2))
   return c

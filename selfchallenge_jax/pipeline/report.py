@@ -69,6 +69,8 @@ def write_report(ctx: RunContext) -> dict:
         f"{k} {100 * v:.1f}%" for k, v in rates.items()), "",
               "| rejection reason | count |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in challenge["reasons"].items()]
+  if phases.get("train", {}).get("skipped"):
+    lines += ["", f"**Training was skipped**: {phases['train']['skipped']}"]
   lines += ["", "## Time split (seconds)", "", "| phase | seconds |", "|---|---|"]
   lines += [f"| {name} | {p.get('phase_seconds', 0):.0f} |" for name, p in sorted(phases.items())]
   if rows:

@@ -26,6 +26,7 @@ from selfchallenge_jax.pipeline.progress import Progress
 from selfchallenge_jax.rl.algorithms import make_algorithm
 from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.sandbox.pool import SandboxPool
+from selfchallenge_jax.tasks.dataset_info import EmptyTaskDatasetError
 from selfchallenge_jax.tasks.dataset_reader import open_task_source
 from selfchallenge_jax.train.rewards import RewardStage
 from selfchallenge_jax.train.trainer import Trainer
@@ -60,7 +61,14 @@ def make_run_algorithm(cfg):
 def run_train(ctx: RunContext) -> dict:
   cfg = ctx.config.rl
   t0 = time.time()
-  source = open_task_source(ctx.path("tasks", "challenge"), "kept")   # empty -> clear error
+  try:
+    source = open_task_source(ctx.path("tasks", "challenge"), "kept")   # empty -> clear error
+  except EmptyTaskDatasetError as e:
+    if not cfg.skip_if_no_tasks:
+      raise
+    # The miniature's under-trained challenger may keep nothing in a round: say so and go on.
+    print(f"[train] SKIPPED: the challenger kept no task ({e}); nothing to train on")
+    return {"skipped": str(e), "seconds": time.time() - t0}
   iterator = TaskBatchIterator(source, TaskPipelineConfig(
       tasks_per_batch=cfg.tasks_per_batch, group_size=cfg.group_size, seed=ctx.config.seed))
   config = ctx.model_config()

@@ -23,9 +23,9 @@ def _main(workdir, *args, timeout=600):
 
 @pytest.mark.slow
 def test_short_run_produces_every_phase_artifact(tmp_path):
-  r = _main(tmp_path, "--config.phases=bootstrap,eval_before,challenge,export,report", *SHORT)
+  r = _main(tmp_path, "--config.phases=bootstrap,eval_before,challenge,train,export,report", *SHORT)
   assert r.returncode == 0, r.stderr[-3000:]
-  for name in ("bootstrap", "eval_before", "challenge", "export", "report"):
+  for name in ("bootstrap", "eval_before", "challenge", "train", "export", "report"):
     assert (tmp_path / "phases" / f"{name}.json").exists(), name
   assert (tmp_path / "tokenizer" / "tokenizer.model").exists()
   assert json.loads((tmp_path / "eval_before.json").read_text())["k"] == 1
@@ -34,6 +34,10 @@ def test_short_run_produces_every_phase_artifact(tmp_path):
   assert (tmp_path / "tasks" / "challenge" / "dataset_info.json").exists()
   assert json.loads((tmp_path / "phases" / "export.json").read_text())["max_abs_logit_diff"] < 1e-3
   assert (tmp_path / "hf" / "config.json").exists() and (tmp_path / "report.md").exists()
+  train = json.loads((tmp_path / "phases" / "train.json").read_text())
+  if stats["reasons"].get("kept", 0) == 0:      # a 2-step model keeps nothing: training is skipped
+    assert "split 'kept' has no usable records" in train["skipped"], train
+    assert "Training was skipped" in (tmp_path / "report.md").read_text()
   # A rerun skips finished phases.
   r = _main(tmp_path, "--config.phases=bootstrap", *SHORT)
   assert r.returncode == 0 and "already done" in r.stdout
