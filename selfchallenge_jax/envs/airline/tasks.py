@@ -19,21 +19,15 @@ from selfchallenge_jax.envs import tau_people
 from selfchallenge_jax.envs.airline.airports import CABINS, FREE_BAGS, NOW
 from selfchallenge_jax.envs.airline.data import airline_data_json
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
+from selfchallenge_jax.envs.tau_tasks import Call, expert_task
+from selfchallenge_jax.envs.tau_tasks import call as _call
+from selfchallenge_jax.envs.tau_tasks import say as _say
 
 Data = dict[str, Any]
-Call = dict[str, Any]
 # (user_id, request, look-ups, write or None, message before the write / the answer, outputs)
 Built = tuple[str, str, list[Call], Call | None, str, tuple[str, ...]]
 _TODAY = NOW[:10]
 _DAY_BEFORE = (datetime.datetime.fromisoformat(NOW) - datetime.timedelta(days=1)).isoformat()
-
-
-def _call(name: str, **arguments: Any) -> Call:
-  return {"name": name, "arguments": arguments}
-
-
-def _say(content: str) -> Call:
-  return _call("respond", content=content)
 
 
 class _Builder:
@@ -192,17 +186,10 @@ def _task(index: int, seed: int, db_seed: int, built: Built) -> BenchmarkTask:
   instruction = f"Your user id is {user_id}. {request}"
   gold = [_call("get_user_details", user_id=user_id)]
   gold += [c for c in lookups if c != gold[0]]
-  solution = [_say("Hello! Could you tell me your user id?"), *gold]
-  if write is not None:
-    gold.append(write)
-    solution += [_say(f"{message} Do you confirm (yes/no)?"), write,
-                 _say("Done. Is there anything else I can help you with?")]
-  else:
-    solution.append(_say(message))
-  return BenchmarkTask(
-      task_id=f"airline-s{seed}-{index}", env="airline", env_kwargs={"seed": db_seed},
-      instruction=instruction, gold_actions=tuple(gold), required_outputs=tuple(outputs),
-      solution=tuple(solution))
+  return expert_task(
+      env="airline", task_id=f"airline-s{seed}-{index}", db_seed=db_seed, instruction=instruction,
+      greeting="Hello! Could you tell me your user id?", gold=gold, write=write, message=message,
+      outputs=outputs)
 
 
 def generate_benchmark_tasks(n: int, seed: int, db_seed: int = 0) -> list[BenchmarkTask]:

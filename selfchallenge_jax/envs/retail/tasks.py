@@ -15,18 +15,12 @@ from typing import Any, Callable
 
 from selfchallenge_jax.envs import tau_people
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
+from selfchallenge_jax.envs.tau_tasks import Call, expert_task
+from selfchallenge_jax.envs.tau_tasks import call as _call
+from selfchallenge_jax.envs.tau_tasks import say as _say
 from selfchallenge_jax.envs.retail.data import retail_data_json
 
 Data = dict[str, Any]
-Call = dict[str, Any]
-
-
-def _call(name: str, **arguments: Any) -> Call:
-  return {"name": name, "arguments": arguments}
-
-
-def _say(content: str) -> Call:
-  return _call("respond", content=content)
 
 
 def _options(options: dict[str, str]) -> str:
@@ -160,19 +154,12 @@ def _task(index: int, seed: int, db_seed: int, built: tuple[Any, ...]) -> Benchm
   user, user_id, request, lookups, write, message, outputs = built
   first, last = user["name"]["first_name"], user["name"]["last_name"]
   instruction = f"Your name is {first} {last} and your email is {user['email']}. {request}"
-  gold = [_call("find_user_id_by_email", email=user["email"]),
-          _call("get_user_details", user_id=user_id), *lookups]
-  solution = [_say("Hello! To find your account, could you tell me your email address?"), *gold]
-  if write is not None:
-    gold.append(write)
-    solution += [_say(f"{message} Do you confirm (yes/no)?"), write,
-                 _say("Done. Is there anything else I can help you with?")]
-  else:
-    solution.append(_say(message))
-  return BenchmarkTask(
-      task_id=f"retail-s{seed}-{index}", env="retail", env_kwargs={"seed": db_seed},
-      instruction=instruction, gold_actions=tuple(gold), required_outputs=tuple(outputs),
-      solution=tuple(solution))
+  lookups = [_call("find_user_id_by_email", email=user["email"]),
+             _call("get_user_details", user_id=user_id), *lookups]
+  return expert_task(
+      env="retail", task_id=f"retail-s{seed}-{index}", db_seed=db_seed, instruction=instruction,
+      greeting="Hello! To find your account, could you tell me your email address?", gold=lookups,
+      write=write, message=message, outputs=outputs)
 
 
 def generate_benchmark_tasks(n: int, seed: int, db_seed: int = 0) -> list[BenchmarkTask]:
