@@ -5,9 +5,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+# jax.checkpoint_policies that are policies themselves (not factories taking names).
+REMAT_POLICIES = ("nothing_saveable", "dots_saveable", "dots_with_no_batch_dims_saveable",
+                  "everything_saveable")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -36,6 +40,13 @@ class LlamaConfig:
   param_dtype: str = "float32"           # storage dtype of the params pytree
   compute_dtype: str = "float32"         # dtype of activations and matmul inputs
   remat: bool = False                    # rematerialize each layer in the backward pass
+  # What a rematerialized layer keeps for the backward pass: a jax.checkpoint_policies name.
+  # "dots_with_no_batch_dims_saveable" keeps the weight matmul outputs (recomputes only the
+  # elementwise ops and attention scores), so the update costs ~6x params FLOPs instead of ~8x.
+  remat_policy: str = "nothing_saveable"
+  # Unroll the layer loop instead of lax.scan / fori_loop. Off for training (one compiled layer
+  # body); the AOT check unrolls small probes because XLA's cost analysis counts a loop body once.
+  unroll_layers: bool = False
   bos_id: int = 1
   eos_id: int = 2
 
@@ -51,6 +62,9 @@ class LlamaConfig:
                        "set head_dim explicitly")
     if self.resolved_head_dim % 2:
       raise ValueError(f"head_dim must be even for RoPE, got {self.resolved_head_dim}")
+    if self.remat_policy not in REMAT_POLICIES:
+      raise ValueError(f"LlamaConfig.remat_policy={self.remat_policy!r}; expected one of "
+                       f"{REMAT_POLICIES}")
     for name in ("param_dtype", "compute_dtype"):
       if getattr(self, name) not in _DTYPES:
         raise ValueError(f"LlamaConfig.{name}={getattr(self, name)!r}; expected one of {list(_DTYPES)}")
@@ -58,6 +72,15 @@ class LlamaConfig:
   @property
   def resolved_head_dim(self) -> int:
     return self.head_dim if self.head_dim is not None else self.d_model // self.num_heads
+
+  @property
+  def remat_policy_fn(self):
+    return getattr(jax.checkpoint_policies, self.remat_policy)
+
+  @property
+  def layer_loop_unroll(self) -> int:
+    """The `unroll` argument of the layer loops: all layers when unroll_layers, else 1."""
+    return self.num_layers if self.unroll_layers else 1
 
   @property
   def params_dtype(self):

@@ -128,8 +128,9 @@ def hidden_states(params: Params, tokens: jax.Array, positions: jax.Array,
     return constrain(x, ("batch", "seq", "act_embed")), None
 
   if config.remat:
-    block = jax.checkpoint(block, policy=jax.checkpoint_policies.nothing_saveable)
-  x, _ = jax.lax.scan(block, _embed(params, tokens, config), params["layers"])
+    block = jax.checkpoint(block, policy=config.remat_policy_fn)
+  x, _ = jax.lax.scan(block, _embed(params, tokens, config), params["layers"],
+                      unroll=config.layer_loop_unroll)
   return x
 
 
@@ -179,7 +180,8 @@ def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_
   # A fori_loop carrying the whole cache (not a scan with the cache as xs/ys): the cache is updated
   # in place instead of being rebuilt layer by layer at every decode step.
   x, k, v = jax.lax.fori_loop(0, config.num_layers, block,
-                              (_embed(params, tokens, config), cache.k, cache.v))
+                              (_embed(params, tokens, config), cache.k, cache.v),
+                              unroll=config.layer_loop_unroll)
   new_cache = KVCache(k=k, v=v, lengths=start + num_new.astype(start.dtype))
   if logits_at is not None:
     x = jnp.take_along_axis(x, logits_at[:, None, None].astype(jnp.int32), axis=1)
