@@ -28,6 +28,7 @@ from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.sandbox.pool import SandboxPool
 from selfchallenge_jax.tasks.dataset_info import EmptyTaskDatasetError
 from selfchallenge_jax.tasks.dataset_reader import open_task_source
+from selfchallenge_jax.train.loop import iterations
 from selfchallenge_jax.train.rewards import RewardStage
 from selfchallenge_jax.train.trainer import Trainer
 from selfchallenge_jax.train.update_step import train_state_shardings
@@ -97,22 +98,27 @@ def run_train(ctx: RunContext) -> dict:
   last = {}
   try:
     with SandboxPool(ctx.config.sandbox.num_workers) as pool:
+      rewards = RewardStage(pool)
       trainer = Trainer(config=config, state=state, optimizer=optimizer, algorithm=algorithm,
-                        engine=engine, rewards=RewardStage(pool), mesh=ctx.mesh,
+                        engine=engine, rewards=rewards, mesh=ctx.mesh,
                         group_size=cfg.group_size, seed=ctx.config.seed, ref_params=ref_params)
       progress = Progress("train", cfg.steps)
-      while trainer.step < cfg.steps:
-        last = trainer.train_step(next(iterator))
-        step = trainer.step
-        last["lr"] = float(schedule(step - 1))
-        metrics_writer.write("train", step, last)
-        progress.update(step, reward=last["reward/mean"], loss=last.get("loss", 0.0))
-        if step % ctx.config.checkpoint.every_steps == 0 or preemption.requested:
-          ckpt.save(step, trainer.state, metadata, data_state=iterator.get_state(), force=True)
-        if preemption.requested:
-          ckpt.wait()
-          raise SystemExit(f"preempted: checkpointed step {step} in {ckpt.directory}")
-      ckpt.save(trainer.step, trainer.state, metadata, data_state=iterator.get_state(), force=True)
+      every = ctx.config.checkpoint.every_steps
+      try:
+        for step, last, data_state in iterations(
+            trainer, lambda: next(iterator), cfg.steps, overlap_next_batch=cfg.overlap_next_batch,
+            drain_at=lambda step: step % every == 0 or preemption.requested,
+            data_state=iterator.get_state):
+          last["lr"] = float(schedule(step - 1))
+          metrics_writer.write("train", step, last)
+          progress.update(step, reward=last["reward/mean"], loss=last.get("loss", 0.0))
+          if step % every == 0 or preemption.requested or step == cfg.steps:
+            ckpt.save(step, trainer.state, metadata, data_state=data_state, force=True)
+          if preemption.requested:
+            ckpt.wait()
+            raise SystemExit(f"preempted: checkpointed step {step} in {ckpt.directory}")
+      finally:
+        rewards.close()
   finally:
     preemption.restore()
     engine.close()
