@@ -34,6 +34,8 @@ def get_config() -> ml_collections.ConfigDict:
       max_turn_tokens=96, max_episode_tokens=320))
 
   c.eval = ml_collections.ConfigDict(dict(tasks_per_family=12, k=2, seed=900_000))
+  # backend: policy (the model being trained) | endpoint (OpenAI-compatible server) | scripted
+  # (a challenger that is always right: for tests and upper-bound runs).
   c.challenge = ml_collections.ConfigDict(dict(
       tasks_per_family=24, seed=500_000, backend="policy", endpoint_url="", endpoint_model="",
       max_turn_tokens=320, max_episode_tokens=640))
@@ -42,6 +44,9 @@ def get_config() -> ml_collections.ConfigDict:
       weight_decay=0.0, clip_norm=1.0, grad_accum_steps=1, kl_beta=0.0, clip_eps_low=0.2,
       clip_eps_high=0.28, loss_agg="token_mean", normalize_std=True, drop_zero_variance=False,
       num_updates_per_batch=1,
+      # Sample batch k+1 while batch k's verifiers run (batch k+1 is then one update behind);
+      # off: on-policy, verification overlaps only the decoding of the batch's other slots.
+      overlap_next_batch=False,
       # The miniature's challenger may keep no task in a round; the report then says training was
       # skipped. Off by default elsewhere: an empty dataset is an error before any compute.
       skip_if_no_tasks=True))

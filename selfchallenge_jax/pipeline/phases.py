@@ -18,7 +18,7 @@ import jax
 import numpy as np
 from absl import logging
 
-from selfchallenge_jax.challenge.backends import PolicyBackend
+from selfchallenge_jax.challenge.backends import PolicyBackend, ScriptedBackend, good_task_script
 from selfchallenge_jax.challenge.openai_backend import OpenAIChallengerBackend
 from selfchallenge_jax.challenge.run import run_challenge
 from selfchallenge_jax.checkpoint.export import load_params_on_host
@@ -65,8 +65,11 @@ def run_challenge_phase(ctx: RunContext) -> dict:
     if not cfg.endpoint_url:
       raise ValueError("challenge.backend=endpoint needs --config.challenge.endpoint_url")
     engine, backend = None, OpenAIChallengerBackend(cfg.endpoint_url, cfg.endpoint_model)
+  elif cfg.backend == "scripted":    # a challenger that is always right: tests, upper-bound runs
+    engine, backend = None, ScriptedBackend(good_task_script)
   else:
-    raise ValueError(f"challenge.backend={cfg.backend!r}; expected 'policy' or 'endpoint'")
+    raise ValueError(f"challenge.backend={cfg.backend!r}; expected 'policy', 'endpoint' or "
+                     "'scripted'")
   t0 = time.time()
   dataset = ctx.path("tasks", "challenge")
   try:
