@@ -11,6 +11,7 @@ import time
 import jax
 import numpy as np
 from absl import logging
+from etils import epath
 
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.checkpoint.train_state import TrainState
@@ -64,7 +65,7 @@ def run_bootstrap(ctx: RunContext) -> dict:
   chats = executor + challenger
   if ctx.config.tokenizer.path:
     ctx.tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
-    ctx.tokenizer_path.write_bytes(open(ctx.config.tokenizer.path, "rb").read())
+    ctx.tokenizer_path.write_bytes(epath.Path(ctx.config.tokenizer.path).read_bytes())
   else:
     train_chat_sentencepiece(demo_lib.corpus_text(chats), ctx.tokenizer_path,
                              ctx.config.tokenizer.vocab_size)

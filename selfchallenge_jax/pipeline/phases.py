@@ -25,6 +25,7 @@ from selfchallenge_jax.checkpoint.export import load_params_on_host
 from selfchallenge_jax.checkpoint.hf_export import export_hf
 from selfchallenge_jax.evaluation.evaluate import evaluate, write_results
 from selfchallenge_jax.evaluation.task_sets import builtin_task_sets
+from selfchallenge_jax.io.local_copies import local_dir
 from selfchallenge_jax.model import llama
 from selfchallenge_jax.pipeline.bootstrap import run_bootstrap
 from selfchallenge_jax.pipeline.context import RunContext
@@ -91,7 +92,8 @@ def run_export(ctx: RunContext) -> dict:
   config, params, _ = load_params_on_host(ctx.policy_checkpoint_dir())
   out = ctx.path("hf")
   files = export_hf(params, config, out)
-  model = transformers.LlamaForCausalLM.from_pretrained(str(out)).float().eval()
+  with local_dir(out) as hf_dir:                # transformers reads local directories only
+    model = transformers.LlamaForCausalLM.from_pretrained(hf_dir).float().eval()
   tokens = np.asarray([ctx.chat.render([{"role": "user", "content": "Hello."}]).ids], np.int64)
   positions = np.arange(tokens.shape[1])[None]
   ours = np.asarray(llama.forward(params, tokens, positions, np.ones_like(tokens, bool), config))
