@@ -1,0 +1,193 @@
+"""AOT check: pure-Python parts always; a tiny-model compile for v5p:2x2x1 when libtpu is there."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import ml_collections
+import pytest
+
+from configs import tiny_cpu
+from selfchallenge_jax.aot import chips, report, roofline
+from selfchallenge_jax.aot.check import HEADROOM, run_check
+from selfchallenge_jax.aot.tpu_config import make_plan
+from selfchallenge_jax.model.config import get_config
+from selfchallenge_jax.pipeline.phases import phase_fn
+
+ROOT = Path(__file__).resolve().parents[2]
+TPU_CONFIGS = sorted(ROOT.glob("configs/llama31_*.py"))
+HAS_LIBTPU = importlib.util.find_spec("libtpu") is not None
+
+
+def tiny_tpu_config(topology="v5p:2x2x1", accelerator="v5p-8", mesh=(1, -1, 1)):
+  c = tiny_cpu.get_config()
+  c.mesh = mesh
+  c.model = ml_collections.ConfigDict(dict(preset="tiny"))
+  c.sampling.update(cache_len=128, num_slots=8, chunk_steps=4)
+  c.rl.update(tasks_per_batch=2, group_size=4, kl_beta=0.04)
+  c.tpu = ml_collections.ConfigDict(dict(
+      topology=topology, accelerator_type=accelerator, zone="us-east5-a", name="t",
+      runtime_version="v2-alpha-tpuv5", workdir="gs://bucket/run"))
+  c.aot = ml_collections.ConfigDict(dict(prefill_len=32))
+  return c
+
+
+def load(path):
+  spec = importlib.util.spec_from_file_location(path.stem, path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+# ---- topology names and chips ----------------------------------------------------------------
+@pytest.mark.parametrize("name, chips_, accelerator", [
+    ("v5p:2x2x1", 4, "v5p-8"), ("v5p:2x4x4", 32, "v5p-64"), ("v5p:4x4x8", 128, "v5p-256"),
+    ("v4:4x4x4", 64, "v4-128"), ("v5e:16x16", 256, "v5litepod-256"), ("v6e:16x16", 256, "v6e-256"),
+])
+def test_topology_chip_counts_and_accelerator_types(name, chips_, accelerator):
+  t = chips.parse_topology(name)
+  assert (t.num_chips, t.accelerator_type) == (chips_, accelerator)
+
+
+@pytest.mark.parametrize("name", ["v5p-64", "v7:2x2", "v5p:4x4", "v5e:16x16x1", "v4:4xax4"])
+def test_bad_topology_names_are_clear_errors(name):
+  with pytest.raises(ValueError, match="topology"):
+    chips.parse_topology(name)
+
+
+def test_published_hbm_sizes():
+  assert {k: c.hbm_bytes // chips.GIB for k, c in chips.CHIPS.items()} == {
+      "v4": 32, "v5e": 16, "v5p": 95, "v6e": 32}
+
+
+# ---- roofline arithmetic ---------------------------------------------------------------------
+def test_roofline_picks_the_slower_of_compute_and_memory():
+  v5p = chips.CHIPS["v5p"]
+  r = roofline.roofline(459e12, 2765e9 / 2, v5p)
+  assert (r.compute_s, r.memory_s, r.bound, r.seconds) == pytest.approx((1.0, 0.5, "compute", 1.0))
+  r = roofline.roofline(0.0, 2765e9, v5p)
+  assert r.bound == "memory" and r.seconds == pytest.approx(1.0)
+  with pytest.raises(ValueError):
+    roofline.roofline(-1.0, 0.0, v5p)
+
+
+def test_layer_extrapolation_is_linear():
+  assert roofline.extrapolate_layers(10.0, 13.0, 1) == 10.0
+  assert roofline.extrapolate_layers(10.0, 13.0, 32) == 10.0 + 31 * 3.0
+  with pytest.raises(ValueError):
+    roofline.extrapolate_layers(1.0, 2.0, 0)
+
+
+def test_expected_flops_formulas():
+  m = get_config("llama3.1-8b")
+  P, L, H, Dh = m.matmul_params(), m.num_layers, m.num_heads, m.resolved_head_dim
+  B, T, S = 4, 1024, 4096
+  assert roofline.update_flops_6pt(m, B, T) == pytest.approx(B * T * (6 * P + 12 * L * H * Dh * T))
+  assert roofline.forward_flops_2pt(m, B, T) == pytest.approx(B * T * (2 * P + 4 * L * H * Dh * T))
+  head = 2 * m.d_model * m.vocab_size
+  want = B * T * (2 * P - head + 4 * L * H * Dh * S) + B * head
+  assert roofline.prefill_flops_2pt(m, B, T, S) == pytest.approx(want)
+
+
+# ---- config validation -----------------------------------------------------------------------
+def test_mesh_that_does_not_match_the_topology_is_a_clear_error():
+  with pytest.raises(ValueError, match=r"config.mesh \(1, 8, 1\) does not fit topology "
+                                       r"v5p:2x2x1 \(4 devices\)"):
+    make_plan(tiny_tpu_config(mesh=(1, 8, 1)))
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda c: c.tpu.update(accelerator_type="v5p-4"), "does not match topology"),
+    (lambda c: c.tpu.update(workdir="/tmp/run"), "gs://"),
+    (lambda c: c.rl.update(tasks_per_batch=1, group_size=2), "not a multiple of data x fsdp"),
+    (lambda c: c.sampling.update(num_slots=6), "not a multiple of data x fsdp"),
+    (lambda c: c.aot.update(prefill_len=4096), "prefill_len"),
+    (lambda c: c.tpu.update(zone=""), "missing"),
+])
+def test_inconsistent_configs_are_rejected(change, match):
+  c = tiny_tpu_config()
+  change(c)
+  with pytest.raises(ValueError, match=match):
+    make_plan(c)
+
+
+def test_tpu_configs_are_valid_launch_configs():
+  assert len(TPU_CONFIGS) == 4, TPU_CONFIGS
+  chips_seen = set()
+  for path in TPU_CONFIGS:
+    config = load(path)
+    plan = make_plan(config)
+    chips_seen.add(plan.topology.chip.name)
+    assert plan.model.compute_dtype == "bfloat16"
+    assert set(config.keys()) >= set(tiny_cpu.get_config().keys())
+    for name in config.phases.split(","):
+      phase_fn(name)
+    assert path.read_text().splitlines()[2].strip().startswith("bash launch/tpu/create.sh")
+  assert chips_seen == {"v4", "v5e", "v5p"}
+
+
+# ---- report ------------------------------------------------------------------------------------
+def _program(name, total_gib, ratio):
+  b = int(total_gib * 2**30)
+  return dict(name=name, work=f"{name} work", argument_bytes=b // 2, output_bytes=0,
+              alias_bytes=0, temp_bytes=b - b // 2, code_bytes=0, resident_bytes=0,
+              resident_what="nothing", total_bytes=b, headroom=1 - total_gib / 16,
+              flops_per_chip=2e12, bytes_per_chip=3e9, flops_ratio=ratio, roofline_s=0.0123,
+              roofline_bound="compute")
+
+
+def test_report_text_and_markdown():
+  r = dict(config_name="cfg", topology="v5e:16x16", accelerator_type="v5litepod-256",
+           num_chips=256, hbm_bytes=16 * 2**30, mesh=dict(data=1, fsdp=32, tensor=8),
+           model=get_config("tiny").to_dict(), algorithm="grpo", kl_beta=0.04, update_batch=64,
+           seq_len=4096, num_slots=128, cache_len=4096, prefill_len=1024,
+           programs=[_program("update", 15.0, 1.2), _program("decode", 3.0, 1.0)],
+           reshard_bytes=2**31, reshard_headroom=0.875,
+           failures=["memory: update needs 15.00 GiB per chip > 14.40 GiB"])
+  text = report.format_report(r)
+  assert "v5e:16x16 (v5litepod-256, 256 chips, 16 GiB HBM each)" in text
+  assert "1x32x8" in text and "12.30 ms" in text and "bars NOT met" in text
+  assert "memory: update needs" in text
+  md = report.markdown_table([r]).splitlines()
+  assert len(md) == 2 + 3 and md[2].startswith("| cfg | v5e:16x16 | 1x32x8 | update |")
+  assert "| 15.00 / 16 | 6% | 2.000 | 1.200 |" in md[2]
+  assert report.format_report({**r, "failures": []}).endswith("bars: all met")
+
+
+def test_report_seconds_units():
+  assert [report.seconds(s) for s in (2.5, 0.0123, 4.2e-6)] == ["2.50 s", "12.30 ms", "4.2 us"]
+
+
+# ---- the CLI without libtpu ------------------------------------------------------------------
+def test_cli_rejects_a_bad_mesh_before_needing_libtpu():
+  proc = subprocess.run(
+      [sys.executable, "-m", "launch.aot_check", f"--config={TPU_CONFIGS[0]}",
+       "--config.mesh=(1,7,1)"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert proc.returncode != 0
+  assert "invalid TPU config" in proc.stderr and "does not fit topology" in proc.stderr
+
+
+# ---- compile for a TPU topology (needs libtpu) ----------------------------------------------
+def _check_result(result, num_chips):
+  d = result.to_json()
+  assert [p["name"] for p in d["programs"]] == ["update", "ref_logprobs", "prefill", "decode"]
+  for p in d["programs"]:
+    assert p["argument_bytes"] > 0 and p["temp_bytes"] >= 0 and p["flops_per_chip"] > 0
+    # the loop-aware FLOPs exceed what cost analysis reports for the looped program
+    assert p["flops_per_chip"] > p["reported_flops_per_chip"]
+  assert d["num_chips"] == num_chips and d["failures"] == []
+  assert 0.85 < d["programs"][0]["flops_ratio"] < 1.15
+  assert d["programs"][0]["headroom"] > HEADROOM
+  json.dumps(d)
+  return d
+
+
+@pytest.mark.skipif(not HAS_LIBTPU, reason="libtpu not installed: pip install -e .[tpu]")
+def test_aot_compiles_tiny_for_v5p_2x2x1():
+  from jax.experimental import topologies  # pylint: disable=import-outside-toplevel
+  devices = topologies.get_topology_desc(platform="tpu", topology_name="v5p:2x2x1").devices
+  d = _check_result(run_check(tiny_tpu_config(), devices, "tiny", log=lambda _: None), 4)
+  assert d["hbm_bytes"] == 95 * 2**30
+  assert "bars: all met" in report.format_report(d)
