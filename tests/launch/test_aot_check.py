@@ -185,8 +185,10 @@ def _check_result(result, num_chips):
 
 
 @pytest.mark.skipif(not HAS_LIBTPU, reason="libtpu not installed: pip install -e .[tpu]")
-def test_aot_compiles_tiny_for_v5p_2x2x1():
+def test_aot_compiles_tiny_for_v5p_2x2x1(monkeypatch):
   from jax.experimental import topologies  # pylint: disable=import-outside-toplevel
+  # Compiling only: another libtpu process (e.g. a running aot_check) must not block the test.
+  monkeypatch.setenv("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")
   devices = topologies.get_topology_desc(platform="tpu", topology_name="v5p:2x2x1").devices
   d = _check_result(run_check(tiny_tpu_config(), devices, "tiny", log=lambda _: None), 4)
   assert d["hbm_bytes"] == 95 * 2**30
