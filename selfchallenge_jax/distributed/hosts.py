@@ -1,0 +1,132 @@
+"""What one host (process) of a multi-process run shares with the others, for the trainer.
+
+The update runs on the global mesh (every process's devices); sampling does not: each host rolls
+out its own share of the batch on its own devices, with its own environments and sandbox pool.
+
+  hosts = HostGroup(mesh, config)           # mesh: the global training mesh
+  sampler = Sampler(hosts.sampler_params(params), config, mesh=hosts.sampling_mesh, ...)
+  first_row = hosts.row_offset(local_rows)  # this host's rows of the global batch (stream ids)
+  everyone = hosts.concat({"rewards": [...]})          # all hosts' lists, in process order
+  batch = hosts.global_batch(local_batch, shardings)    # one global array per field
+
+Host p's rows are rows [p * B, (p + 1) * B) of the global batch, in process order, so a global
+batch equals the concatenation of the hosts' batches. With one process every method is the
+identity (no collective, no copy): single-process behaviour is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jax
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh, NamedSharding
+
+from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.model.partitioning import sampling_param_shardings
+
+
+def host_block(mesh: Mesh, process_index: int) -> Mesh:
+  """The sub-mesh of `process_index`'s devices, keeping the mesh's axis names and tensor size.
+
+  The host's devices must form a block of the mesh that spans the whole tensor axis (tensor
+  parallelism within a host), so each device holds the same sampling-layout shard in both meshes.
+  """
+  devices = mesh.devices
+  mine = np.vectorize(lambda d: d.process_index == process_index)(devices)
+  if not mine.any():
+    raise ValueError(f"process {process_index} has no device in the mesh {dict(mesh.shape)}")
+  block = tuple(slice(int(ix.min()), int(ix.max()) + 1) for ix in np.nonzero(mine))
+  if not mine[block].all() or mine.sum() != mine[block].size:
+    raise ValueError(f"process {process_index}'s devices are not one block of the mesh "
+                     f"{dict(mesh.shape)}; order the mesh so each host owns a contiguous block")
+  local = devices[block]
+  if local.shape[-1] != devices.shape[-1]:
+    raise ValueError(f"the tensor axis ({devices.shape[-1]}) spans hosts; a host samples on its "
+                     "own devices, so tensor parallelism must stay within a host")
+  return Mesh(local, mesh.axis_names)
+
+
+def _bucket(n: int) -> int:
+  """Power-of-two sizes so the gather compiles a few programs, not one per payload size."""
+  return 1 << max(6, (n - 1).bit_length())
+
+
+class HostGroup:
+  """This process's view of the run's processes: its sampling mesh, its rows, the gathers."""
+
+  def __init__(self, mesh: Mesh, config: LlamaConfig):
+    self.mesh, self.config = mesh, config
+    self.process_index, self.process_count = jax.process_index(), jax.process_count()
+    self.sampling_mesh = mesh if self.single else host_block(mesh, self.process_index)
+    self._global_sampling = sampling_param_shardings(config, mesh)
+    self._local_sampling = sampling_param_shardings(config, self.sampling_mesh)
+    self._to_sampling_layout = jax.jit(lambda p: p, out_shardings=self._global_sampling)
+
+  @property
+  def single(self) -> bool:
+    return self.process_count == 1
+
+  @property
+  def is_writer(self) -> bool:
+    """The process that writes run-level files (metrics, markers): process 0."""
+    return self.process_index == 0
+
+  def row_offset(self, local_rows: int) -> int:
+    """Index in the global batch of this host's first row (every host has `local_rows`)."""
+    return self.process_index * local_rows
+
+  def sampler_params(self, params: Any) -> Any:
+    """Training-layout global params -> this host's sampling-layout params on sampling_mesh.
+
+    The sampling layout replicates over data/fsdp (an all-gather, as reshard_for_sampling does on
+    one host), so this host's devices hold whole copies (split over tensor as in its block); they
+    become arrays of the host-local mesh without another copy.
+    """
+    if self.single:
+      return params
+    replicated = self._to_sampling_layout(params)
+    return jax.tree.map(
+        lambda x, s: jax.make_array_from_single_device_arrays(
+            x.shape, s, [shard.data for shard in x.addressable_shards]),
+        replicated, self._local_sampling)
+
+  def allgather(self, value: Any) -> list[Any]:
+    """Every process's JSON-serializable `value`, in process order (a collective: all must call).
+
+    Floats survive exactly (JSON writes the shortest repr that round-trips a float64).
+    """
+    if self.single:
+      return [value]
+    data = np.frombuffer(json.dumps(value).encode(), np.uint8)
+    sizes = multihost_utils.process_allgather(np.asarray([data.size], np.int32))
+    padded = np.zeros(_bucket(int(sizes.max())), np.uint8)
+    padded[:data.size] = data
+    gathered = multihost_utils.process_allgather(padded)
+    return [json.loads(bytes(row[:int(n)]).decode()) for row, n in zip(gathered, sizes.ravel())]
+
+  def concat(self, lists: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Every process's lists under each key, concatenated in process order (global batch order)."""
+    if self.single:
+      return {k: list(v) for k, v in lists.items()}
+    per_host = self.allgather(lists)
+    return {k: [x for host in per_host for x in host[k]] for k in lists}
+
+  def global_batch(self, batch: Any, shardings: Any) -> Any:
+    """Per-host numpy batch (this host's rows) -> global arrays sharded by `shardings`."""
+    if self.single:
+      return batch
+    return jax.tree.map(self._global_array, batch, shardings)
+
+  def _global_array(self, local: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    rows = local.shape[0]
+    global_shape = (rows * self.process_count,) + local.shape[1:]
+    starts = {idx[0].start or 0 for idx in
+              sharding.addressable_devices_indices_map(global_shape).values()}
+    first = self.row_offset(rows)
+    if min(starts) != first:
+      raise ValueError(f"the batch sharding gives process {self.process_index} rows from "
+                       f"{min(starts)}, not {first}: its mesh does not order hosts along the batch")
+    return jax.make_array_from_process_local_data(sharding, local, global_shape)
