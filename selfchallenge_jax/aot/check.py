@@ -77,6 +77,7 @@ class CheckResult:
   reshard_bytes: int                 # train state + ref + two sampler copies (update_params)
   algorithm: str
   kl_beta: float
+  compile_errors: dict[str, str] = dataclasses.field(default_factory=dict)  # e.g. HBM OOM
 
   def program(self, name: str) -> ProgramReport:
     return next(p for p in self.programs if p.name == name)
@@ -98,8 +99,10 @@ class CheckResult:
       if used > limit:
         out.append(f"memory: {name} needs {used / 2**30:.2f} GiB per chip > {limit / 2**30:.2f} "
                    f"GiB ({1 - HEADROOM:.0%} of {self.hbm_bytes / 2**30:.0f} GiB)")
-    ratio = self.flops_ratio("update")
-    if abs(ratio - 1) > FLOPS_TOLERANCE:
+    out += [f"compile: {name} did not compile: {error}"
+            for name, error in self.compile_errors.items()]
+    ratio = None if "update" in self.compile_errors else self.flops_ratio("update")
+    if ratio is not None and abs(ratio - 1) > FLOPS_TOLERANCE:
       out.append(f"flops: update compiles to {ratio:.3f} x (6 x P x T + attention), outside "
                  f"1 +- {FLOPS_TOLERANCE}")
     return out
@@ -174,10 +177,17 @@ def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_
       "prefill": (state + ref, "train state" + ref_what),
       "decode": (state + ref, "train state" + ref_what),
   }
-  reports = []
+  reports, errors = [], {}
   for name in names:
     t0 = time.perf_counter()
-    compiled = getattr(full, name)().lower().compile()
+    try:
+      compiled = getattr(full, name)().lower().compile()
+    except jax.errors.JaxRuntimeError as e:       # XLA refuses a program that cannot fit HBM
+      if "RESOURCE_EXHAUSTED" not in str(e):
+        raise
+      errors[name] = str(e).splitlines()[0]
+      log(f"[aot] {config_name}: {name} does not fit: {errors[name]}")
+      continue
     looped, unrolled = _cost(compiled), _cost(getattr(probe, name)().lower().compile())
     L = plan.model.num_layers
     expected, work = _expected(name, plan)
@@ -199,4 +209,4 @@ def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_
       mesh=plan.mesh_dict, model=plan.model.to_dict(), update_batch=plan.update_batch,
       seq_len=plan.seq_len, num_slots=plan.num_slots, cache_len=plan.cache_len,
       prefill_len=plan.prefill_len, programs=reports, reshard_bytes=state + ref + 2 * sampling,
-      algorithm=full.algorithm.name, kl_beta=float(config.rl.kl_beta))
+      algorithm=full.algorithm.name, kl_beta=float(config.rl.kl_beta), compile_errors=errors)

@@ -81,6 +81,9 @@ def markdown_table(results: Sequence[dict[str, Any]]) -> str:
           f"{hbm:.0f} | {p['headroom']:.0%} | {p['flops_per_chip'] / 1e12:.3f} "
           f"| {p['flops_ratio']:.3f} | {p['bytes_per_chip'] / 1e9:.2f} "
           f"| {seconds(p['roofline_s'])} ({p['roofline_bound']}) |")
+    for name, error in r.get("compile_errors", {}).items():
+      lines.append(f"| {r['config_name']} | {r['topology']} | {mesh_str(r['mesh'])} | {name} "
+                   f"| did not compile: {error} | | | | | | | |")
     lines.append(f"| {r['config_name']} | {r['topology']} | {mesh_str(r['mesh'])} | reshard | | "
                  f"| {gib(r['reshard_bytes'])} / {hbm:.0f} | {r['reshard_headroom']:.0%} "
                  "| | | | |")

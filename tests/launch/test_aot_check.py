@@ -11,7 +11,7 @@ import pytest
 
 from configs import tiny_cpu
 from selfchallenge_jax.aot import chips, report, roofline
-from selfchallenge_jax.aot.check import HEADROOM, run_check
+from selfchallenge_jax.aot.check import HEADROOM, CheckResult, ProgramReport, run_check
 from selfchallenge_jax.aot.tpu_config import make_plan
 from selfchallenge_jax.model.config import get_config
 from selfchallenge_jax.pipeline.phases import phase_fn
@@ -154,6 +154,8 @@ def test_report_text_and_markdown():
   assert len(md) == 2 + 3 and md[2].startswith("| cfg | v5e:16x16 | 1x32x8 | update |")
   assert "| 15.00 / 16 | 6% | 2.000 | 1.200 |" in md[2]
   assert report.format_report({**r, "failures": []}).endswith("bars: all met")
+  oom = report.markdown_table([{**r, "compile_errors": {"prefill": "RESOURCE_EXHAUSTED: HBM"}}])
+  assert "| prefill | did not compile: RESOURCE_EXHAUSTED: HBM |" in oom
 
 
 def test_report_seconds_units():
@@ -193,3 +195,33 @@ def test_aot_compiles_tiny_for_v5p_2x2x1(monkeypatch):
   d = _check_result(run_check(tiny_tpu_config(), devices, "tiny", log=lambda _: None), 4)
   assert d["hbm_bytes"] == 95 * 2**30
   assert "bars: all met" in report.format_report(d)
+
+
+# ---- the bars ----------------------------------------------------------------------------------
+def _result(total_gib, ratio, errors=None):
+  m = get_config("tiny")
+  expected = roofline.update_flops_6pt(m, 8, 128)
+  update = ProgramReport(
+      name="update", work="w", argument_bytes=int(total_gib * 2**30), output_bytes=0,
+      alias_bytes=0, temp_bytes=0, code_bytes=0, resident_bytes=0, resident_what="",
+      flops_per_chip=ratio * expected / 4, bytes_per_chip=1e9, reported_flops_per_chip=1.0,
+      expected_flops=expected, compile_s=0.0)
+  v5p = chips.CHIPS["v5p"]
+  return CheckResult(
+      config_name="c", topology="v5p:2x2x1", accelerator_type="v5p-8", chip="v5p", num_chips=4,
+      hbm_bytes=v5p.hbm_bytes, peak_bf16_flops=v5p.peak_bf16_flops,
+      hbm_bandwidth=v5p.hbm_bandwidth, mesh=dict(data=1, fsdp=4, tensor=1), model=m.to_dict(),
+      update_batch=8, seq_len=128, num_slots=8, cache_len=128, prefill_len=32, programs=[update],
+      reshard_bytes=0, algorithm="grpo", kl_beta=0.0, compile_errors=errors or {})
+
+
+def test_bars_memory_headroom_and_flops_ratio():
+  assert _result(85.0, 1.10).failures() == []             # 85 GiB < 0.9 x 95 GiB; ratio 1.10
+  (memory,) = _result(86.0, 1.0).failures()
+  assert memory.startswith("memory: update needs 86.00 GiB per chip > 85.50 GiB (90% of 95 GiB)")
+  (flops,) = _result(10.0, 1.2).failures()
+  assert flops.startswith("flops: update compiles to 1.200 x")
+  d = _result(10.0, 1.0, {"decode": "RESOURCE_EXHAUSTED: x"}).to_json()
+  assert d["failures"] == ["compile: decode did not compile: RESOURCE_EXHAUSTED: x"]
+  assert d["programs"][0]["roofline_bound"] == "memory"
+  assert d["programs"][0]["roofline_s"] == pytest.approx(1e9 / chips.CHIPS["v5p"].hbm_bandwidth)
