@@ -4,7 +4,11 @@
   python -m launch.main --config=configs/tiny_cpu.py --workdir=gs://bucket/run1 --config.rl.steps=50
 
 On a multi-host TPU slice every host runs the same command; jax.distributed is initialized from
-the TPU environment before any other JAX call.
+the TPU environment before any other JAX call. On one machine, launch/local_multihost.py runs it
+as N processes (simulated hosts):
+
+  python -m launch.local_multihost --num_processes=2 --devices_per_process=4 -- \
+      launch.main --config=configs/tiny_cpu.py --workdir=/tmp/selfchallenge --config.phases=train
 """
 
 import json
@@ -41,7 +45,8 @@ def check_workdir(workdir: epath.Path) -> None:
 def main(argv):
   del argv
   if _multi_host():
-    jax.distributed.initialize()
+    from selfchallenge_jax import distributed
+    distributed.initialize()        # TPU auto-detection, or the local launcher's environment
   from selfchallenge_jax.pipeline.context import RunContext
   from selfchallenge_jax.pipeline.phases import phase_fn, run_phases
   config = FLAGS.config
