@@ -7,6 +7,7 @@ from absl import app, flags, logging
 
 from selfchallenge_jax.checkpoint.hf_import import import_hf
 from selfchallenge_jax.checkpoint.manager import Checkpointer
+from selfchallenge_jax.io import gcs
 
 flags.DEFINE_string("hf_dir", None, "HF checkpoint directory (config.json + *.safetensors)",
                     required=True)
@@ -17,6 +18,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  gcs.configure_gcs(FLAGS.hf_dir, FLAGS.out)   # one endpoint for epath and orbax's TensorStore
   overrides = {"param_dtype": FLAGS.param_dtype} if FLAGS.param_dtype else {}
   config, params = import_hf(FLAGS.hf_dir, **overrides)
   with Checkpointer(FLAGS.out, max_to_keep=None) as ckpt:

@@ -6,6 +6,7 @@
 from absl import app, flags
 
 from selfchallenge_jax.checkpoint.export import export_checkpoint
+from selfchallenge_jax.io import gcs
 
 flags.DEFINE_string("checkpoint", None, "orbax checkpoint directory", required=True)
 flags.DEFINE_string("out", None, "HF output directory (local or gs://)", required=True)
@@ -16,6 +17,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
+  gcs.configure_gcs(FLAGS.checkpoint, FLAGS.out)   # one endpoint for epath and orbax's TensorStore
   files = export_checkpoint(FLAGS.checkpoint, FLAGS.out, step=FLAGS.step, dtype=FLAGS.dtype)
   print(f"exported {FLAGS.checkpoint} -> {FLAGS.out}: {', '.join(files)}")
 

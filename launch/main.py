@@ -19,6 +19,8 @@ from absl import app, flags, logging
 from etils import epath
 from ml_collections import config_flags
 
+from selfchallenge_jax.io import gcs
+
 config_flags.DEFINE_config_file("config", None, "a configs/*.py file", lock_config=True)
 flags.DEFINE_string("workdir", None, "run directory (local or gs://)", required=True)
 flags.DEFINE_bool("distributed", None, "call jax.distributed.initialize() (default: when the "
@@ -32,13 +34,19 @@ def _multi_host() -> bool:
 
 
 def check_workdir(workdir: epath.Path) -> None:
-  """Fails before any compute when the workdir cannot be written."""
+  """Fails before any compute when the workdir cannot be written (by epath, and on gs:// by the
+  TensorStore driver orbax checkpoints through), or when the GCS clients disagree on the server."""
+  try:
+    gcs.configure_gcs(workdir)
+  except gcs.GcsConfigError as e:
+    raise SystemExit(f"workdir {workdir}: {e}") from e
   try:
     workdir.mkdir(parents=True, exist_ok=True)
     probe = workdir / ".write_probe"
     probe.write_text("ok")
     probe.unlink()
-  except OSError as e:
+    gcs.probe_checkpoint_storage(workdir)
+  except (OSError, gcs.GcsConfigError) as e:
     raise SystemExit(f"workdir {workdir} is not writable: {e}") from e
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import tempfile
 from typing import Any, Iterator
 
 import numpy as np
@@ -18,6 +16,7 @@ from etils import epath
 from safetensors import safe_open
 
 from selfchallenge_jax.checkpoint import hf_config, hf_keys
+from selfchallenge_jax.io.local_copies import local_file
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.llama import param_shapes
 
@@ -48,16 +47,8 @@ def _open(path: epath.Path) -> Iterator[Any]:
   """safe_open on a local file; remote files (gs://) are staged to a local temp file first."""
   if not path.exists():
     raise FileNotFoundError(f"safetensors file {path} is listed but does not exist")
-  if str(path).startswith("/"):
-    with safe_open(str(path), framework="numpy") as f:
-      yield f
-    return
-  with tempfile.TemporaryDirectory() as tmp:
-    local = epath.Path(tmp) / path.name
-    with path.open("rb") as src, local.open("wb") as dst:
-      shutil.copyfileobj(src, dst, length=64 << 20)
-    with safe_open(str(local), framework="numpy") as f:
-      yield f
+  with local_file(path) as local, safe_open(local, framework="numpy") as f:
+    yield f
 
 
 def _expected_hf_shape(mapping: hf_keys.KeyMapping, ours: tuple[int, ...],

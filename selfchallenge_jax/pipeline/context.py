@@ -1,6 +1,6 @@
 """What every phase of a run shares: config, workdir layout, mesh, tokenizer, model and policy.
 
-Workdir layout (local or gs://, through etils.epath):
+Workdir layout (local or gs://, through etils.epath; for gs:// see selfchallenge_jax/io/gcs.py):
   config.json                      the resolved run config
   tokenizer/tokenizer.model        the project-trained tokenizer (or a copy of config.tokenizer.path)
   checkpoints/bootstrap/           params-only orbax checkpoint after SFT bootstrapping
@@ -8,6 +8,7 @@ Workdir layout (local or gs://, through etils.epath):
   tasks/challenge/                 the challenger's task dataset (ArrayRecord + JSONL)
   eval_<tag>.json / .md            evaluation results
   metrics.jsonl                    one JSON object per logged step
+  tensorboard/                     the same scalars as TensorBoard event files
   phases/<name>.json               completion markers: a restarted run skips finished phases
   hf/                              the exported HF checkpoint
   report.md, *.png                 the run report

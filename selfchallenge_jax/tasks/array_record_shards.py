@@ -4,17 +4,26 @@ ArrayRecord alone is too forgiving for a dataset we train on: a truncated shard 
 reports 0 records, and a flipped byte only shows up when its chunk is read. So every shard is
 checked against the record count dataset_info.json lists for it, and every reader error is
 re-raised as a TaskDatasetError naming the shard file.
+
+ArrayRecord reads local files only (C++ Riegeli file I/O; it has no Python file-object reader), so a
+remote (gs://) shard is downloaded once to a local temp dir when first opened and read from there.
+Task datasets are small and the reader scans every shard at open anyway, so one download per shard
+costs what the scan would; the copies are deleted with the object.
 """
 
 from __future__ import annotations
 
 import bisect
 import os
+import shutil
+import tempfile
+import weakref
 from typing import Any, Iterator, Sequence
 
 from array_record.python.array_record_module import ArrayRecordReader
 from etils import epath
 
+from selfchallenge_jax.io.local_copies import download, is_remote
 from selfchallenge_jax.tasks.dataset_info import TaskDatasetError
 
 # Random access: read exactly the requested record, no readahead of neighbours.
@@ -33,6 +42,7 @@ class ArrayRecordShards:
     for count in self.counts:
       self._starts.append(self._starts[-1] + count)
     self._readers: dict[int, ArrayRecordReader] = {}
+    self._local_dir: str | None = None      # local copies of remote shards
 
   def __len__(self) -> int:
     return self._starts[-1]
@@ -61,10 +71,9 @@ class ArrayRecordShards:
   def _reader(self, shard: int) -> ArrayRecordReader:
     reader = self._readers.get(shard)
     if reader is None:
-      path = self.paths[shard]
       try:
-        reader = ArrayRecordReader(path, _READER_OPTIONS)
-      except RuntimeError as e:
+        reader = ArrayRecordReader(self._local_path(shard), _READER_OPTIONS)
+      except (RuntimeError, OSError) as e:
         raise self._error(shard, f"it cannot be opened: {e}") from e
       if not reader.ok():
         raise self._error(shard, "the ArrayRecord reader reports it damaged (truncated?)")
@@ -73,6 +82,15 @@ class ArrayRecordShards:
                                  f"lists {self.counts[shard]} (truncated or replaced)")
       self._readers[shard] = reader
     return reader
+
+  def _local_path(self, shard: int) -> str:
+    path = self.paths[shard]
+    if not is_remote(path):
+      return path
+    if self._local_dir is None:
+      self._local_dir = tempfile.mkdtemp(prefix="array_record_shards_")
+      weakref.finalize(self, shutil.rmtree, self._local_dir, True)
+    return download(path, self._local_dir)
 
   def _error(self, shard: int, why: str) -> TaskDatasetError:
     return TaskDatasetError(f"task dataset shard {self.paths[shard]} is corrupt: {why}")
@@ -86,6 +104,7 @@ class ArrayRecordShards:
     # Open readers are not picklable; grain worker processes reopen what they use.
     state = dict(self.__dict__)
     state["_readers"] = {}
+    state["_local_dir"] = None          # the copies belong to (and die with) this object
     return state
 
   def __repr__(self) -> str:

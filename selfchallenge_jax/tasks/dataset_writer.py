@@ -8,10 +8,13 @@
 Layout (see dataset_info.py): `kept-00000.array_record`, ..., `kept.jsonl`, `rejected-...`,
 `rejected.jsonl`, `dataset_info.json`. The directory may be local or gs:// (etils.epath).
 
-Atomicity: every file is first written under a temporary name and renamed into place when
-complete, and dataset_info.json, which lists the shards, is published last. A crash therefore leaves
-either no info file (readers refuse the directory) or a complete dataset; never a listed half shard.
-ArrayRecord writes local files, so remote files are staged in a local temp dir and copied.
+Atomicity: every file is first written under a temporary name and published under its final name
+when complete, and dataset_info.json, which lists the shards, is published last. A crash therefore
+leaves either no info file (readers refuse the directory) or a complete dataset; never a listed half
+shard. Locally, publishing is a rename. ArrayRecord writes local files only (C++ Riegeli file I/O),
+so a remote dataset is staged in a local temp dir and each file is uploaded under its final name:
+a GCS object becomes visible only once its upload completes, while a GCS "rename" is a copy plus a
+delete, no more atomic than the upload.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from absl import logging
 from array_record.python.array_record_module import ArrayRecordWriter
 from etils import epath
 
+from selfchallenge_jax.io.local_copies import is_remote
 from selfchallenge_jax.tasks.check import CheckResult
 from selfchallenge_jax.tasks.dataset_info import (INFO_FILE, DatasetInfo, ShardInfo, SplitInfo,
                                                   check_name, check_version)
@@ -34,10 +38,6 @@ from selfchallenge_jax.tasks.stored_record import SCHEMA_VERSION, SPLITS, TaskRe
 
 # group_size:1 makes every record its own chunk, so random access reads one record, not a group.
 _WRITER_OPTIONS = "group_size:1"
-
-
-def _is_local(path: epath.Path) -> bool:
-  return "://" not in os.fspath(path)
 
 
 class TaskDatasetWriter:
@@ -61,8 +61,8 @@ class TaskDatasetWriter:
     (self.directory / INFO_FILE).unlink(missing_ok=True)
     self.directory.mkdir(parents=True, exist_ok=True)
     # Staging happens next to the target when it is local (so rename is atomic), else in /tmp.
-    self._staging = (self.directory if _is_local(self.directory)
-                     else epath.Path(tempfile.mkdtemp(prefix="task_dataset_")))
+    self._staging = (epath.Path(tempfile.mkdtemp(prefix="task_dataset_"))
+                     if is_remote(self.directory) else self.directory)
     self._pending: dict[str, list[bytes]] = {split: [] for split in SPLITS}
     self._shards: dict[str, list[ShardInfo]] = {split: [] for split in SPLITS}
     self._reasons: dict[str, collections.Counter] = {split: collections.Counter()
@@ -127,10 +127,7 @@ class TaskDatasetWriter:
     if self._staging == self.directory:
       os.replace(staged, target)     # atomic within one local filesystem
       return
-    # Remote: copy to a temp name, then rename, so a partly uploaded object never has the final name.
-    remote_tmp = self.directory / f".tmp-{uuid.uuid4().hex[:12]}-{file}"
-    staged.copy(remote_tmp, overwrite=True)
-    remote_tmp.rename(target)
+    staged.copy(target, overwrite=True)     # an object appears only once its upload completes
     staged.unlink()
 
   def close(self) -> DatasetInfo:

@@ -78,7 +78,7 @@ def test_written_records_read_back_in_order_with_info_and_jsonl(tmp_path):
   assert not [f for f in os.listdir(tmp_path / "ds") if f.startswith(".tmp")]
 
 
-def test_gcs_directory_is_staged_locally_then_copied_and_renamed(tmp_path):
+def test_gcs_directory_is_staged_locally_then_uploaded_under_final_names(tmp_path):
   """gs:// goes through epath (mocked here onto a local 'bucket'); ArrayRecord only writes locally."""
   bucket = tmp_path / "bucket"
   calls = []
@@ -105,14 +105,14 @@ def test_gcs_directory_is_staged_locally_then_copied_and_renamed(tmp_path):
                                 copy=two("copy"), rename=two("rename"), replace=two("replace")):
     info = write_task_dataset(epath.Path("gs://runs/tasks/kv"), results, name="kv",
                               records_per_shard=2)
-  remote = [c for c in calls if c[0] in ("copy", "rename")]
-  # Every published file was copied to a temporary remote name, then renamed to its final name,
-  # and dataset_info.json came last.
-  copies = [c for c in remote if c[0] == "copy"]
-  renames = [c for c in remote if c[0] == "rename"]
-  assert all(c[2].startswith("gs://runs/tasks/kv/.tmp-") for c in copies)
-  assert [c[1] for c in renames] == [c[2] for c in copies]
-  assert renames[-1][2] == "gs://runs/tasks/kv/dataset_info.json"
+  # Every published file was uploaded once, from its local staging copy, under its final name
+  # (a GCS object appears only when its upload completes; GCS has no atomic rename), and
+  # dataset_info.json came last.
+  assert not [c for c in calls if c[0] in ("rename", "replace") and "gs://" in c[2]]
+  copies = [c for c in calls if c[0] == "copy"]
+  assert all(not c[1].startswith("gs://") and "/.tmp-" in c[1] for c in copies)
+  assert all(c[2].startswith("gs://runs/tasks/kv/") and "/.tmp-" not in c[2] for c in copies)
+  assert copies[-1][2] == "gs://runs/tasks/kv/dataset_info.json"
   assert sorted(os.listdir(bucket / "runs/tasks/kv")) == [
       "dataset_info.json", "kept-00000.array_record", "kept-00001.array_record", "kept.jsonl",
       "rejected-00000.array_record", "rejected.jsonl"]
