@@ -45,6 +45,7 @@ _ENOSYS_X86_64 = {"clone3": 435}
 _BPF_LD_W_ABS = 0x20
 _BPF_JEQ_K = 0x15
 _BPF_JGE_K = 0x35
+_BPF_JGT_K = 0x25
 _BPF_RET_K = 0x06
 _SECCOMP_RET_KILL_PROCESS = 0x80000000
 _SECCOMP_RET_ERRNO = 0x00050000
@@ -66,6 +67,40 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
   return struct.pack("<HBBI", code, jt, jf, k)
 
 
+def _intervals() -> list[tuple[int, int, int]]:
+  """Denied syscall numbers as sorted (first, last, action) runs of consecutive numbers."""
+  deny, enosys = _SECCOMP_RET_ERRNO | errno.EPERM, _SECCOMP_RET_ERRNO | errno.ENOSYS
+  actions = {**{n: deny for n in _DENIED_X86_64.values()},
+             **{n: enosys for n in _ENOSYS_X86_64.values()}}
+  runs: list[list[int]] = []
+  for number in sorted(actions):
+    if runs and runs[-1][1] == number - 1 and runs[-1][2] == actions[number]:
+      runs[-1][1] = number
+    else:
+      runs.append([number, number, actions[number]])
+  return [(first, last, action) for first, last, action in runs]
+
+
+def _search(runs: list[tuple[int, int, int]]) -> list[bytes]:
+  """A binary search over `runs` on the syscall number in A; every path ends in a return.
+
+  A chain of one test per number made the kernel's per-filter action cache (computed by emulating
+  the filter for every syscall number, with interrupts off) the costliest step of confining a
+  child; a search tree needs a handful of steps per number.
+  """
+  if len(runs) == 1:
+    first, last, action = runs[0]
+    return [_insn(_BPF_JGE_K, 0, 2, first),     # nr < first: allow
+            _insn(_BPF_JGT_K, 1, 0, last),      # nr > last: allow
+            _insn(_BPF_RET_K, 0, 0, action),
+            _insn(_BPF_RET_K, 0, 0, _SECCOMP_RET_ALLOW)]
+  middle = len(runs) // 2
+  below, above = _search(runs[:middle]), _search(runs[middle:])
+  if len(below) > 255:
+    raise ValueError("seccomp search tree too deep for 8-bit jumps")
+  return [_insn(_BPF_JGE_K, len(below), 0, runs[middle][0])] + below + above
+
+
 def build_filter() -> bytes:
   """The BPF program: wrong arch -> kill; x32 ABI -> EPERM; denied syscall -> errno; else allow."""
   deny = _SECCOMP_RET_ERRNO | errno.EPERM
@@ -78,12 +113,7 @@ def build_filter() -> bytes:
       _insn(_BPF_JGE_K, 0, 1, _X32_SYSCALL_BIT),
       _insn(_BPF_RET_K, 0, 0, deny),
   ]
-  for table, action in ((_DENIED_X86_64, deny), (_ENOSYS_X86_64, _SECCOMP_RET_ERRNO | errno.ENOSYS)):
-    for number in sorted(table.values()):
-      program.append(_insn(_BPF_JEQ_K, 0, 1, number))
-      program.append(_insn(_BPF_RET_K, 0, 0, action))
-  program.append(_insn(_BPF_RET_K, 0, 0, _SECCOMP_RET_ALLOW))
-  return b"".join(program)
+  return b"".join(program + _search(_intervals()))
 
 
 class _SockFprog(ctypes.Structure):
