@@ -19,7 +19,7 @@ usage_error() {
 }
 
 # load_config CONFIG: validates the config and sets TPU_NAME, TPU_ZONE, TPU_ACCELERATOR_TYPE,
-# TPU_RUNTIME_VERSION, TPU_WORKDIR, TPU_TOPOLOGY, TOKENIZER_PATH.
+# TPU_RUNTIME_VERSION, TPU_WORKDIR, TPU_TOPOLOGY, TPU_NUM_HOSTS, TOKENIZER_PATH.
 load_config() {
   local config="$1" assignments
   [[ -f "${config}" ]] || usage_error "config file '${config}' does not exist"

@@ -2,6 +2,7 @@
 
   eval "$(python -m launch.tpu.config_env configs/llama31_8b_v5p64.py)"
   -> TPU_NAME=... TPU_ZONE=... TPU_ACCELERATOR_TYPE=... TPU_RUNTIME_VERSION=... TPU_WORKDIR=...
+     TPU_TOPOLOGY=... TPU_NUM_HOSTS=... TOKENIZER_PATH=...
 
 The config is validated first (selfchallenge_jax/aot/tpu_config.make_plan), so a bad config fails
 before any TPU is created.
@@ -24,11 +25,12 @@ def load_config(path: str):
 
 
 def shell_assignments(config) -> str:
-  make_plan(config)
+  plan = make_plan(config)
   t = config.tpu
   values = dict(TPU_NAME=t.name, TPU_ZONE=t.zone, TPU_ACCELERATOR_TYPE=t.accelerator_type,
                 TPU_RUNTIME_VERSION=t.runtime_version, TPU_WORKDIR=t.workdir,
-                TPU_TOPOLOGY=t.topology, TOKENIZER_PATH=config.tokenizer.path)
+                TPU_TOPOLOGY=t.topology, TPU_NUM_HOSTS=plan.topology.num_hosts,
+                TOKENIZER_PATH=config.tokenizer.path)
   return "\n".join(f"{k}={shlex.quote(str(v))}" for k, v in values.items())
 
 

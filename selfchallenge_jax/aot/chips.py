@@ -43,6 +43,13 @@ class Topology:
     return math.prod(self.dims)
 
   @property
+  def num_hosts(self) -> int:
+    """TPU VM hosts of the slice: 4 chips each, except single-host v5e / v6e slices of <= 8."""
+    if self.chip.name in ("v5e", "v6e") and self.num_chips <= 8:
+      return 1
+    return max(1, math.ceil(self.num_chips / 4))
+
+  @property
   def accelerator_type(self) -> str:
     """The Cloud TPU accelerator type of this slice, e.g. "v5p-128" for v5p:4x4x4."""
     prefix = "v5litepod" if self.chip.name == "v5e" else self.chip.name

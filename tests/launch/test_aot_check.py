@@ -42,13 +42,14 @@ def load(path):
 
 
 # ---- topology names and chips ----------------------------------------------------------------
-@pytest.mark.parametrize("name, chips_, accelerator", [
-    ("v5p:2x2x1", 4, "v5p-8"), ("v5p:2x4x4", 32, "v5p-64"), ("v5p:4x4x8", 128, "v5p-256"),
-    ("v4:4x4x4", 64, "v4-128"), ("v5e:16x16", 256, "v5litepod-256"), ("v6e:16x16", 256, "v6e-256"),
+@pytest.mark.parametrize("name, chips_, accelerator, hosts", [
+    ("v5p:2x2x1", 4, "v5p-8", 1), ("v5p:2x4x4", 32, "v5p-64", 8), ("v5p:4x4x8", 128, "v5p-256", 32),
+    ("v4:4x4x4", 64, "v4-128", 16), ("v5e:2x4", 8, "v5litepod-8", 1),
+    ("v5e:16x16", 256, "v5litepod-256", 64), ("v6e:16x16", 256, "v6e-256", 64),
 ])
-def test_topology_chip_counts_and_accelerator_types(name, chips_, accelerator):
+def test_topology_chip_counts_and_accelerator_types(name, chips_, accelerator, hosts):
   t = chips.parse_topology(name)
-  assert (t.num_chips, t.accelerator_type) == (chips_, accelerator)
+  assert (t.num_chips, t.accelerator_type, t.num_hosts) == (chips_, accelerator, hosts)
 
 
 @pytest.mark.parametrize("name", ["v5p-64", "v7:2x2", "v5p:4x4", "v5e:16x16x1", "v4:4xax4"])

@@ -89,13 +89,13 @@ def test_run_starts_main_on_every_worker_with_a_log_each():
   assert "--worker=all" in ssh
   cmd = remote(ssh)
   assert ("setsid nohup python3 -m launch.main --config=configs/llama31_8b_v5p64.py "
-          "--workdir=gs://b/run2 --config.rl.steps=5 > "
+          "--workdir=gs://b/run2 --distributed --config.rl.steps=5 > "
           "~/selfchallenge_logs/llama31_8b_v5p64-$(hostname).log 2>&1 < /dev/null &") in cmd
 
 
 def test_run_defaults_to_the_configs_workdir():
   (ssh,) = commands(run("run.sh", CONFIG))
-  assert "--workdir=gs://selfchallenge-runs/llama31_8b_v5p64 >" in remote(ssh)
+  assert "--workdir=gs://selfchallenge-runs/llama31_8b_v5p64 --distributed >" in remote(ssh)
 
 
 def test_logs_and_delete():
