@@ -3,7 +3,10 @@
 The child writes exactly one JSON object to fd 3 and exits:
   {"ok": true, "value": <return value>}
   {"ok": false, "kind": <error kind>, "type": <exception type>, "message": <text>}
-Everything else (timeouts, signals, exits without a report, output floods) the worker infers from
+A child that compiles the source itself (the worker had no compiled copy) first writes one byte,
+before any untrusted code runs: COMPILED_CACHEABLE when the source is small and compiled quickly
+(the worker may then compile it once and hand the code object to later children, see
+zygote.Worker), COMPILED otherwise. Everything else (timeouts, signals, exits without a report, output floods) the worker infers from
 how the child ended. The report is only trusted as far as the code could have produced it anyway:
 untrusted code shares this process, so a forged report is no worse than returning a value.
 
@@ -18,12 +21,19 @@ import gc
 import json
 import os
 import sys
+import time
+import warnings
 from typing import Any, NoReturn
 
 from selfchallenge_jax.sandbox import kwargs_codec
 from selfchallenge_jax.sandbox.prepared import RESULT_FD
 
 _MESSAGE_CHARS = 2000
+COMPILED_CACHEABLE = b"\x00"
+COMPILED = b"\x01"
+# Sources the worker may compile itself once a confined child has compiled them within these bounds.
+CACHEABLE_SOURCE_CHARS = 64 << 10
+CACHEABLE_COMPILE_S = 0.05
 # Work done before any layer is in place runs with the worker's privileges: keep it to fd moves.
 _write = os.write
 _exit = os._exit
@@ -76,29 +86,38 @@ def _error(kind: str, e: BaseException | None, message: str = "") -> dict[str, A
           "message": text[:_MESSAGE_CHARS]}
 
 
-def confine_self(confinement: Any, result_fd: int, out_fd: int) -> dict[str, bool]:
+def confine_self(confinement: Any) -> dict[str, bool]:
   """Applies every layer in order; returns which succeeded (the probe reports these).
 
-  Order: own session, fds (result pipe on 3, output on 1 and 2, the Landlock ruleset on 4, nothing
-  else), rlimits, uid switch, parent-death signal (the uid switch clears it), Landlock, seccomp.
-  `confinement` is a prepared.Confinement built once by the worker from a ChildSetup.
+  Order: own process group, fds (the worker placed the result pipe on 3, output on 1 and 2, the
+  Landlock ruleset on 4; everything above is closed), rlimits, uid switch, parent-death signal
+  (the uid switch clears it), Landlock, seccomp. `confinement` is a prepared.Confinement built once
+  by the worker from a ChildSetup.
   """
-  return confinement.apply(result_fd, out_fd)
+  return confinement.apply()
 
 
-def run_task(confinement: Any, source: str, function: str, kwargs: dict[str, Any] | None,
-             result_fd: int, out_fd: int, kwargs_blob: bytes | None = None) -> NoReturn:
+def compile_source(source: str) -> Any:
+  """How children and the worker's code cache compile: same flags, warnings not printed."""
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    return compile(source, "<sandbox>", "exec")
+
+
+def run_task(confinement: Any, source: str, code: Any, function: str,
+             kwargs: dict[str, Any] | None, kwargs_blob: bytes | None = None) -> NoReturn:
   """Entry point in the forked child: never returns.
 
   `kwargs` were decoded by the worker before the fork (zygote.Worker.run): this process has its own
   copy-on-write copy, so whatever the code does to them never reaches the worker or another task.
   Very large ones come as `kwargs_blob` instead and are decoded here, under the memory limit.
+  `code` is the worker's compiled copy of `source`, or None: then the child compiles it.
   """
   cap = confinement.setup.max_result_bytes
   # A child lives for one call: cyclic garbage dies with it (memory stays capped by RLIMIT_AS).
   gc.disable()
   try:
-    confinement.apply(result_fd, out_fd)
+    confinement.apply()
   except BaseException as e:  # never run untrusted code half-confined
     _report(_error("sandbox_setup", e), cap)
   if kwargs_blob is not None:
@@ -109,18 +128,30 @@ def run_task(confinement: Any, source: str, function: str, kwargs: dict[str, Any
       _report(_error("memory", e), cap)
     except BaseException as e:
       _report(_error("bad_input", e), cap)
-  _report(_call(source, function, kwargs), cap)
+  if code is None:
+    code = _compile(source, cap)
+  _report(_call(code, function, kwargs), cap)
 
 
-def _call(source: str, function: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _compile(source: str, cap: int) -> Any:
+  """Compiles under every layer, then tells the worker (before any untrusted code runs) whether
+  this source is one it may compile itself: small, and quick to compile here."""
+  start = time.thread_time()
   try:
-    code = compile(source, "<sandbox>", "exec")
+    code = compile_source(source)
   except (SyntaxError, ValueError) as e:   # ValueError: null bytes in the source
-    return _error("syntax", e)
+    _report(_error("syntax", e), cap)
   except MemoryError as e:
-    return _error("memory", e)
+    _report(_error("memory", e), cap)
   except BaseException as e:
-    return _error("exception", e)
+    _report(_error("exception", e), cap)
+  quick = time.thread_time() - start < CACHEABLE_COMPILE_S
+  _write(RESULT_FD, COMPILED_CACHEABLE if quick and len(source) <= CACHEABLE_SOURCE_CHARS
+         else COMPILED)
+  return code
+
+
+def _call(code: Any, function: str, kwargs: dict[str, Any]) -> dict[str, Any]:
   namespace: dict[str, Any] = {"__name__": "__sandbox__", "__builtins__": builtins}
   try:
     exec(code, namespace)
@@ -143,12 +174,12 @@ def _call(source: str, function: str, kwargs: dict[str, Any]) -> dict[str, Any]:
   return {"ok": True, "value": value}
 
 
-def probe(confinement: Any, result_fd: int, out_fd: int) -> NoReturn:
+def probe(confinement: Any) -> NoReturn:
   """Applies the layers one by one and checks each one actually bites; reports a dict of bools."""
   setup = confinement.setup
   layers: dict[str, bool] = {}
   try:
-    layers.update(confine_self(confinement, result_fd, out_fd))
+    layers.update(confine_self(confinement))
   except BaseException as e:
     layers["error"] = False
     _report({"ok": True, "value": {"layers": layers, "message": f"{type(e).__name__}: {e}"}},

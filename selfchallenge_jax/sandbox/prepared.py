@@ -9,8 +9,10 @@ child.confine_self); only the bookkeeping moved into the worker:
 - the rlimit table, the ctypes seccomp program and prctl arguments are built once;
 - no_new_privs, SIGXFSZ's default action and the empty environment are set once in the worker
   and inherited by every child (no_new_privs only restricts: it cannot be dropped again);
-- fds are laid out with dup2 straight from their high numbers (the worker keeps them >= 5), and
-  the work directory is entered with fchdir on a descriptor opened once.
+- the worker lays out the child's fds before the fork (`place_fds`; its own live on >= 10) and
+  its working directory is the work directory, so a child only closes what is above fd 4;
+- the child starts its own process group with setpgid, not setsid: a new session also creates a
+  scheduler autogroup per child, and the worker has no controlling terminal to detach from.
 
 Stdlib only: workers run this under `python -I -S`.
 """
@@ -18,7 +20,6 @@ Stdlib only: workers run this under `python -I -S`.
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import os
 import resource
 import signal
@@ -28,7 +29,7 @@ from selfchallenge_jax.sandbox import confine, landlock, seccomp_filter
 
 RESULT_FD = 3
 RULESET_FD = 4
-_FIRST_FREE_FD = 5
+WORKER_FDS_FROM = 10   # the worker keeps its own descriptors at or above this
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
@@ -61,14 +62,16 @@ def prepare_worker() -> None:
 
 
 class Confinement:
-  """Built by the worker from a child.ChildSetup; `apply` runs in each child."""
+  """Built by the worker from a child.ChildSetup; `place_fds` runs in the worker, `apply` in the child."""
 
   def __init__(self, setup: Any) -> None:
     self.setup = setup
     self.uid = setup.uid
     self.worker_pid = setup.worker_pid
     self.ruleset_fd = setup.ruleset_fd
-    self.workdir_fd = os.open(setup.workdir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    if self.ruleset_fd is not None:
+      os.dup2(self.ruleset_fd, RULESET_FD)   # stays there: every child finds it on fd 4
+    self.first_closed_fd = RESULT_FD + 1 if self.ruleset_fd is None else RULESET_FD + 1
     self.max_fd = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     cpu = confine.cpu_seconds(setup.cpu_s)
     self.rlimits = confine.rlimit_table(cpu, setup.memory_bytes, setup.max_open_files,
@@ -82,15 +85,26 @@ class Confinement:
       self.seccomp_address = ctypes.addressof(self._fprog)
 
   def close(self) -> None:
-    os.close(self.workdir_fd)
+    if self.ruleset_fd is not None:
+      os.close(RULESET_FD)
 
-  def apply(self, result_fd: int, out_fd: int) -> dict[str, bool]:
+  @staticmethod
+  def place_fds(stdin_fd: int, out_fd: int, result_fd: int) -> None:
+    """In the worker, before the fork: stdin on 0, output on 1 and 2, the result pipe on 3.
+
+    `stdin_fd` must be a /dev/null opened for this child alone: a description shared between
+    tasks would carry file status flags (O_NONBLOCK, O_APPEND) set by one task's code to the next.
+    """
+    dup2 = os.dup2
+    dup2(stdin_fd, 0)
+    dup2(out_fd, 1)
+    dup2(out_fd, 2)
+    dup2(result_fd, RESULT_FD)
+
+  def apply(self) -> dict[str, bool]:
     """Confines the calling child; returns the layers applied. Raises if any step fails."""
-    os.setsid()   # own process group: the worker kills the whole group, never its own
-    os.fchdir(self.workdir_fd)
-    self._move_fds(result_fd, out_fd)
-    if os.environ:
-      os.environ.clear()
+    os.setpgid(0, 0)   # own process group: the worker kills the whole group, never its own
+    os.closerange(self.first_closed_fd, self.max_fd)   # everything the worker holds on >= 5
     applied = {}
     setrlimit = resource.setrlimit
     for which, value in self.rlimits:
@@ -118,27 +132,3 @@ class Confinement:
         _fail("PR_SET_SECCOMP")
       applied["seccomp"] = True
     return applied
-
-  def _move_fds(self, result_fd: int, out_fd: int) -> None:
-    """/dev/null on 0, output on 1 and 2, the result pipe on 3, the ruleset on 4; closes the rest."""
-    ruleset_fd = self.ruleset_fd
-    # A fresh /dev/null per child: a description shared with the worker would carry file status
-    # flags (O_NONBLOCK, O_APPEND) set by one task's code over to the next task.
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    sources = (devnull, result_fd, out_fd) + ((ruleset_fd,) if ruleset_fd is not None else ())
-    dup2 = os.dup2
-    if min(sources) < _FIRST_FREE_FD:   # a source would be overwritten: go through high fds
-      # (devnull itself may land below 5 when fds 0-4 are free; F_DUPFD moves it up too)
-      high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in sources]
-      sources = tuple(high)
-      if ruleset_fd is not None:
-        ruleset_fd = high[3]
-    dup2(sources[0], 0)
-    dup2(sources[2], 1)
-    dup2(sources[2], 2)
-    dup2(sources[1], RESULT_FD)
-    if ruleset_fd is not None:
-      dup2(ruleset_fd, RULESET_FD)
-      os.closerange(RULESET_FD + 1, self.max_fd)
-    else:
-      os.closerange(RESULT_FD + 1, self.max_fd)

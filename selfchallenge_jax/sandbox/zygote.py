@@ -11,18 +11,23 @@ its stdin/stdout (see protocol.py), all frames JSON:
   worker -> pool: a list with one reply per task, in order:
                    {"status", "value", "error_kind", "exception_type", "message", "output"}
 Every task of a batch gets its own forked, confined child; batching only shares the round trip.
+A source that a confined child compiled quickly (child.COMPILED_CACHEABLE) is compiled once more
+by the worker and later children inherit the code object: the worker never parses a source no
+confined child has parsed first, and a child's changes to its copy never reach the worker.
 The worker stays root (it must reset the work directory and kill children); children drop to the
 worker's uid, so they can neither signal the worker nor read other workers' files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import json
 import os
 import select
 import shutil
 import signal
+import stat
 import sys
 import time
 from typing import Any
@@ -48,6 +53,7 @@ _CHILD_ERROR_KINDS = frozenset({
     "syntax", "exception", "missing_function", "memory", "result_too_large", "bad_return_type",
     "bad_input", "exit", "sandbox_setup"})
 _SIGNAL_NAMES = {s.value: s.name for s in signal.Signals}
+_MAX_CODES = 64   # compiled sources kept by a worker (oldest dropped first)
 
 
 def _preload() -> None:
@@ -64,8 +70,11 @@ def _input_error(kind: str, e: BaseException) -> dict[str, Any]:
 
 
 def _reset_workdir(workdir: str, uid: int | None) -> None:
-  """Empties the work directory (the previous child may have left anything, even symlinks)."""
-  for entry in os.scandir(workdir):
+  """Empties the work directory (the previous child may have left anything, even symlinks) and
+  restores its owner and mode (its owner, the child, may have changed the mode)."""
+  with os.scandir(workdir) as entries:
+    leftovers = list(entries)
+  for entry in leftovers:
     if entry.is_dir(follow_symlinks=False):
       shutil.rmtree(entry.path, ignore_errors=True)   # does not follow symlinks on Linux
     else:
@@ -73,21 +82,26 @@ def _reset_workdir(workdir: str, uid: int | None) -> None:
         os.unlink(entry.path)
       except FileNotFoundError:
         pass
-  if uid is not None:
+  info = os.stat(workdir)
+  if uid is not None and (info.st_uid, info.st_gid) != (uid, uid):
     os.chown(workdir, uid, uid)
-  os.chmod(workdir, 0o700)
+  if stat.S_IMODE(info.st_mode) != 0o700:
+    os.chmod(workdir, 0o700)
 
 
 class Worker:
   """Runs tasks one at a time; each task is a fork with a wall deadline enforced here."""
 
-  def __init__(self, config: dict[str, Any]) -> None:
+  def __init__(self, config: dict[str, Any], devnull_fd: int, stderr_fd: int) -> None:
+    self.devnull_fd, self.stderr_fd = devnull_fd, stderr_fd
     self.limits = config["limits"]
     self.workdir: str = config["workdir"]
     wanted = set(config["layers_wanted"])
     self.layers: dict[str, bool] = {"rlimits": False, "uid": False, "netns": False,
                                     "landlock": False, "seccomp": False}
     self.message = ""
+    self.codes: dict[str, Any] = {}   # source -> code object (see the module docstring)
+    os.chdir(self.workdir)   # children inherit it as their working directory
     self.raw_fork = fastfork.single_threaded()
     self.parts = kwargs_codec.PartCache()
     if "netns" in wanted:
@@ -96,7 +110,8 @@ class Worker:
     ruleset_fd = None
     if self.landlock_abi > 0:
       read_paths = [p for p in sys.path if os.path.isdir(p)]
-      ruleset_fd = self._try(lambda: landlock.make_ruleset(read_paths, [self.workdir])) or None
+      ruleset_fd = self._try(lambda: _move_high(
+          landlock.make_ruleset(read_paths, [self.workdir]))) or None
     self.setup = child.ChildSetup(
         workdir=self.workdir,
         uid=config["uid"] if os.geteuid() == 0 and "uid" in wanted else None,
@@ -120,7 +135,7 @@ class Worker:
 
   def probe(self) -> None:
     """Runs the probe child and keeps only layers that demonstrably work."""
-    reply = self._fork_and_wait(lambda r, o: child.probe(self.confinement, r, o))
+    reply, _ = self._fork_and_wait(lambda: child.probe(self.confinement))
     found = reply.get("value", {}).get("layers", {}) if reply["status"] == "returned" else {}
     self.message += reply.get("value", {}).get("message", "") if isinstance(
         reply.get("value"), dict) else reply.get("message", "")
@@ -146,10 +161,11 @@ class Worker:
     nor the child trigger collections over them.
     """
     source, function = header["source"], header["function"]
+    code = self.codes.get(source)
     if len(kwargs_blob) * _DECODED_PER_BLOB_BYTE > self.limits["memory_bytes"]:
       # Too big to decode outside the memory limit: the child decodes it under RLIMIT_AS.
-      return self._fork_and_wait(lambda r, o: child.run_task(
-          self.confinement, source, function, None, r, o, kwargs_blob=kwargs_blob))
+      return self._run_child(source, code, lambda: child.run_task(
+          self.confinement, source, code, function, None, kwargs_blob=kwargs_blob))
     gc.disable()
     try:
       try:
@@ -160,29 +176,41 @@ class Worker:
         return _input_error("bad_input", e)
       if not isinstance(kwargs, dict):
         return _input_error("bad_input", TypeError("kwargs must be a dict"))
-      return self._fork_and_wait(
-          lambda r, o: child.run_task(self.confinement, source, function, kwargs, r, o))
+      return self._run_child(source, code, lambda: child.run_task(
+          self.confinement, source, code, function, kwargs))
     finally:
       kwargs = None   # freed only now: the child that shared its pages is gone
       self.parts.evict()
       gc.enable()
 
-  def _fork_and_wait(self, child_main: Any) -> dict[str, Any]:
+  def _run_child(self, source: str, code: Any, child_main: Any) -> dict[str, Any]:
+    reply, first_byte = self._fork_and_wait(child_main)
+    if code is None and first_byte == child.COMPILED_CACHEABLE and (
+        len(source) <= child.CACHEABLE_SOURCE_CHARS):
+      # Only now, after a confined child compiled it quickly: the worker's compile is the same.
+      if len(self.codes) >= _MAX_CODES:
+        del self.codes[next(iter(self.codes))]
+      self.codes[source] = child.compile_source(source)
+    return reply
+
+  def _fork_and_wait(self, child_main: Any) -> tuple[dict[str, Any], bytes]:
+    """Runs `child_main` in a fresh child; returns its reply and the first byte it reported
+    (child.COMPILED_CACHEABLE or child.COMPILED when it compiled the source; see child.py)."""
     _reset_workdir(self.workdir, self.setup.uid)
-    out_fd = os.open(os.path.join(self.workdir, ".output"),
-                     os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    if self.setup.uid is not None:
-      os.fchown(out_fd, self.setup.uid, self.setup.uid)
+    out_fd = os.memfd_create("output", os.MFD_CLOEXEC)   # the child's stdout and stderr
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    self.confinement.place_fds(stdin_fd, out_fd, write_fd)
+    os.close(stdin_fd)
+    os.close(write_fd)
     start = time.monotonic()
     pid = fastfork.fork(self.raw_fork)
     if pid == 0:
       try:
-        os.close(read_fd)
-        child_main(write_fd, out_fd)
+        child_main()
       finally:
         os._exit(1)
-    os.close(write_fd)
+    self._restore_fds()
     try:
       return self._supervise(pid, read_fd, out_fd, start)
     finally:
@@ -191,7 +219,15 @@ class Worker:
       if self.raw_fork:
         fastfork.reseed_random()
 
-  def _supervise(self, pid: int, read_fd: int, out_fd: int, start: float) -> dict[str, Any]:
+  def _restore_fds(self) -> None:
+    """The worker's own 0-3 again: /dev/null, /dev/null, its stderr, /dev/null (see main)."""
+    os.dup2(self.devnull_fd, 0)
+    os.dup2(self.devnull_fd, 1)
+    os.dup2(self.stderr_fd, 2)
+    os.dup2(self.devnull_fd, prepared.RESULT_FD)
+
+  def _supervise(self, pid: int, read_fd: int, out_fd: int,
+                 start: float) -> tuple[dict[str, Any], bytes]:
     """Waits on the child itself (pidfd), never for pipe EOF: escaped writers cannot stall us."""
     cap = self.limits["max_result_bytes"] + 4096
     pidfd = os.pidfd_open(pid)
@@ -222,8 +258,12 @@ class Worker:
       os.close(pidfd)
     output_size = os.fstat(out_fd).st_size
     output = _tail(out_fd, output_size)
+    report = bytes(buffer)
+    first_byte = report[:1]
+    if first_byte in (child.COMPILED_CACHEABLE, child.COMPILED):
+      report = report[1:]
     return self._classify(status, usage.ru_utime + usage.ru_stime, timed_out, too_large,
-                          bytes(buffer), output_size, output)
+                          report, output_size, output), first_byte
 
   @staticmethod
   def _drain(fd: int, buffer: bytearray, cap: int, poller: Any) -> bool:
@@ -290,16 +330,25 @@ def _tail(fd: int, size: int) -> str:
   return os.pread(fd, min(size, _OUTPUT_TAIL), start).decode("utf-8", "replace")
 
 
+def _move_high(fd: int) -> int:
+  """Moves `fd` to the lowest free number >= prepared.WORKER_FDS_FROM (close-on-exec)."""
+  high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, prepared.WORKER_FDS_FROM)
+  os.close(fd)
+  return high
+
+
 def main() -> None:
-  # Move the protocol pipes off fds 0/1 so a stray print can never corrupt a frame.
-  proto_in, proto_out = os.dup(0), os.dup(1)
-  devnull = os.open(os.devnull, os.O_RDWR)
-  os.dup2(devnull, 0)
-  os.dup2(devnull, 1)
+  # Move the protocol pipes off fds 0/1 so a stray print can never corrupt a frame, and every fd
+  # of the worker's own above the few a child gets (see prepared.Confinement.place_fds).
+  proto_in, proto_out, stderr_fd = (_move_high(os.dup(fd)) for fd in (0, 1, 2))
+  devnull = _move_high(os.open(os.devnull, os.O_RDWR))
+  os.closerange(3, prepared.WORKER_FDS_FROM)
+  for fd in (0, 1, 3):   # 0-3 stay taken, so no descriptor the worker opens lands on them
+    os.dup2(devnull, fd)
   confine.die_with_parent()
   config = json.loads(protocol.read_frame(proto_in, _MAX_CONTROL_FRAME))
   _preload()
-  worker = Worker(config)
+  worker = Worker(config, devnull_fd=devnull, stderr_fd=stderr_fd)
   gc.collect()
   gc.freeze()   # children then share the warm heap instead of copying it on first GC
   worker.probe()

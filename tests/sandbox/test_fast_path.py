@@ -60,7 +60,6 @@ def test_fork_without_raw_is_os_fork():
 
 class _Setup:
   uid = None
-  worker_pid = 0
   ruleset_fd = None
   seccomp_program = None
   cpu_s = 1
@@ -71,24 +70,22 @@ class _Setup:
 
   def __init__(self, workdir: str) -> None:
     self.workdir = workdir
+    self.worker_pid = os.getpid()
 
 
-@pytest.mark.parametrize("low", [False, True])
-def test_move_fds_layout(tmp_path, low):
-  """Result pipe on 3, output on 1 and 2, /dev/null on 0, nothing above; also from low fds."""
-  confinement = prepared.Confinement(_Setup(str(tmp_path)))
+def test_fd_layout():
+  """The worker places /dev/null on 0, output on 1 and 2, the result pipe on 3; the child keeps
+  exactly those and closes everything else it inherited."""
+  confinement = prepared.Confinement(_Setup("/tmp"))
   read_fd, write_fd = os.pipe()
-  out_path = tmp_path / "out"
-  out_fd = os.open(out_path, os.O_RDWR | os.O_CREAT, 0o600)
+  out_fd = os.memfd_create("out")
+  stray_fd = os.open(os.devnull, os.O_RDONLY)   # stands for the worker's own descriptors
   pid = os.fork()
   if pid == 0:
     try:
-      result_fd, output_fd = write_fd, out_fd
-      if low:   # sources on the very fds they must end up on, crossed over
-        os.dup2(write_fd, 1)
-        os.dup2(out_fd, 3)
-        result_fd, output_fd = 1, 3
-      confinement._move_fds(result_fd, output_fd)
+      stdin_fd = os.open(os.devnull, os.O_RDONLY)
+      confinement.place_fds(stdin_fd, out_fd, write_fd)
+      confinement.apply()
       os.write(1, b"out")
       os.write(3, b"result")
       open_fds = sorted(int(n) for n in os.listdir("/proc/self/fd"))
@@ -100,9 +97,9 @@ def test_move_fds_layout(tmp_path, low):
   _, status = os.waitpid(pid, 0)
   assert os.WEXITSTATUS(status) == 0
   assert os.read(read_fd, 100) == b"result"
-  assert out_path.read_bytes() == b"out"
-  os.close(read_fd)
-  os.close(out_fd)
+  assert os.pread(out_fd, 100, 0) == b"out"
+  for fd in (read_fd, out_fd, stray_fd):
+    os.close(fd)
   confinement.close()
 
 
@@ -118,7 +115,7 @@ def test_map_chunks_keep_order_and_one_child_per_job(pool):
   assert results[7].status is Status.TIMEOUT
   good = [r for i, r in enumerate(results) if i not in (5, 7)]
   assert [r.value[0] for r in good] == [i for i in range(12) if i not in (5, 7)]
-  assert all(r.value[1] == [".output"] for r in good)          # each child starts clean
+  assert all(r.value[1] == [] for r in good)                   # each child starts clean
   assert len({r.value[2] for r in good}) == len(good)           # and is its own process
 
 
@@ -156,3 +153,34 @@ def test_state_too_big_for_the_worker_is_decoded_under_the_childs_memory_limit()
     assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.MEMORY), result
     ok = small.run("def f(rows):\n  return len(rows)\n", "f", {"rows": {"a": [1]}})
     assert ok.value == 1
+
+
+def test_compiled_source_is_reused_but_each_child_runs_it_fresh(pool):
+  """From the second run on, children inherit the worker's compiled code; the module body still
+  runs in every child, and a child's changes to its functions or code never reach the next."""
+  source = ("calls = []\n"
+            "def f():\n"
+            "  calls.append(1)\n"
+            "  f.__code__ = (lambda: 'tampered').__code__\n"
+            "  f.__defaults__ = None\n"
+            "  return len(calls)\n")
+  assert [pool.run(source, "f", {}).value for _ in range(4)] == [1] * 4
+
+
+def test_forged_compile_marker_is_not_trusted(pool):
+  """The first byte on the result pipe is written by the child before any untrusted code runs; a
+  byte the code writes itself lands after it, so the forged report is unreadable."""
+  from selfchallenge_jax.sandbox import ErrorKind, child
+  padding = "#" * child.CACHEABLE_SOURCE_CHARS + "\n"   # too long to be cached by the worker
+  source = padding + ("import os\ndef f():\n"
+                      "  os.write(3, b'\\x00{\"ok\": true, \"value\": 1}')\n  os._exit(0)\n")
+  for _ in range(2):
+    result = pool.run(source, "f", {})
+    assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.CRASHED), result
+
+
+def test_syntax_errors_are_reported_every_time(pool):
+  from selfchallenge_jax.sandbox import ErrorKind
+  for _ in range(3):
+    result = pool.run("def f(:\n", "f", {})
+    assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.SYNTAX)

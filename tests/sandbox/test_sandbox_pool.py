@@ -177,7 +177,7 @@ def test_temp_dir_is_private_and_emptied_between_tasks(pool):
   source = ("import os\ndef f():\n  before = sorted(os.listdir('.'))\n"
             "  open('leftover.txt', 'w').write('secret')\n  return before\n")
   results = [pool.run(source, "f", {}) for _ in range(4)]   # FIFO idle queue: workers repeat
-  assert [r.value for r in results] == [[".output"]] * 4
+  assert [r.value for r in results] == [[]] * 4
 
 
 def test_cannot_read_another_tasks_input(pool):
@@ -198,8 +198,8 @@ def test_cannot_read_another_tasks_input(pool):
   assert results[0].value == "held"
   assert results[1].status is Status.RETURNED
   assert secret not in repr(results[1])
-  # All it may see is its own, empty, work dir: its listing and its own empty output file.
-  assert set(results[1].value) <= {"['.output']", ""}, results[1].value
+  # All it may see is its own, empty, work dir.
+  assert set(results[1].value) <= {"[]"}, results[1].value
 
 
 def test_reading_host_files_fails(pool):
