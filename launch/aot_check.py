@@ -19,6 +19,8 @@ from ml_collections import config_flags
 
 config_flags.DEFINE_config_file("config", None, "a configs/*.py file with a `tpu` section")
 flags.DEFINE_string("json_out", None, "write the result as JSON here")
+flags.DEFINE_string("compilation_cache_dir", None, "JAX persistent compilation cache: a rerun "
+                    "reuses compiled programs whose HLO did not change")
 flags.DEFINE_multi_string("markdown", None, "print a markdown table of these JSON results, "
                           "compile nothing")
 FLAGS = flags.FLAGS
@@ -61,6 +63,9 @@ def main(argv):
     plan = make_plan(config)               # a bad config fails here, before libtpu is needed
   except ValueError as e:
     raise SystemExit(f"invalid TPU config: {e}") from e
+  if FLAGS.compilation_cache_dir:
+    import jax  # pylint: disable=import-outside-toplevel
+    jax.config.update("jax_compilation_cache_dir", FLAGS.compilation_cache_dir)
   name = config_name(flags.FLAGS["config"].config_filename)
   result = run_check(config, topology_devices(plan.topology.name), name).to_json()
   print(report.format_report(result))
