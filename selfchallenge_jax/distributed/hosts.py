@@ -78,6 +78,22 @@ class HostGroup:
     """Index in the global batch of this host's first row (every host has `local_rows`)."""
     return self.process_index * local_rows
 
+  def put(self, tree: Any, shardings: Any) -> Any:
+    """jax.device_put that also places onto shardings spanning processes.
+
+    Host-local values (the same on every host, e.g. params loaded from a checkpoint onto this
+    host's CPU) go through host memory, since device_put refuses a committed local array for a
+    sharding with other processes' devices; global arrays are resharded by a jitted identity.
+    """
+    if self.single:
+      return jax.device_put(tree, shardings)
+
+    def place(x, sharding):
+      if isinstance(x, jax.Array) and not x.is_fully_addressable:
+        return x if x.sharding == sharding else jax.jit(lambda a: a, out_shardings=sharding)(x)
+      return jax.device_put(np.asarray(x), sharding)
+    return jax.tree.map(place, tree, shardings)
+
   def sampler_params(self, params: Any) -> Any:
     """Training-layout global params -> this host's sampling-layout params on sampling_mesh.
 
