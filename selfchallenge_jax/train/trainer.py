@@ -65,8 +65,8 @@ class Trainer:
       raise ValueError(f"algorithm {self.algorithm.name} needs reference logprobs (kl_beta > 0) "
                        "but no reference params were given")
     self.programs = UpdatePrograms(self.config, self.optimizer, self.algorithm, self.mesh)
-    self.state = jax.device_put(self.state, self.programs.state_shardings)
     self.hosts = self.hosts or HostGroup(self.mesh, self.config)
+    self.state = self.hosts.put(self.state, self.programs.state_shardings)
     self.engine.sampler.update_params(self.hosts.sampler_params(self.state.params))
 
   @property
