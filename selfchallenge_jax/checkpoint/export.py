@@ -17,7 +17,7 @@ def load_params_on_host(checkpoint_dir: epath.PathLike, step: int | None = None)
   try:
     metadata = ckpt.metadata(step)
     config = LlamaConfig.from_dict(metadata["model_config"])
-    cpu = jax.sharding.SingleDeviceSharding(jax.devices("cpu")[0])
+    cpu = jax.sharding.SingleDeviceSharding(jax.local_devices(backend="cpu")[0])
     target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=cpu),
                           abstract_params(config))
     params, metadata = ckpt.restore_params(target, step)

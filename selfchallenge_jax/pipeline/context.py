@@ -93,7 +93,7 @@ class RunContext:
   def load_policy(self) -> tuple[LlamaConfig, Any]:
     config, params, _ = load_params_on_host(self.policy_checkpoint_dir())
     logging.info("policy from %s", self.policy_checkpoint_dir())
-    return config, jax.device_put(params, jax.devices()[0])
+    return config, jax.device_put(params, jax.local_devices()[0])   # this host's (multi-host)
 
   def elapsed(self) -> float:
     return time.time() - self.started
