@@ -94,7 +94,8 @@ def _configure_fsspec(*, anonymous: bool) -> None:
     if anonymous:
       options["token"] = "anon"
   if anonymous and "gcsfs" in sys.modules:
-    # gcsfs imported before configure_gcs chose its class without our environment: override it.
+    # gcsfs picks its class at import: one imported before the environment above was set would
+    # be the extended class, so register the core class explicitly.
     from gcsfs.core import GCSFileSystem  # pylint: disable=g-import-not-at-top
     for protocol in ("gs", "gcs"):
       fsspec.register_implementation(protocol, GCSFileSystem, clobber=True)

@@ -162,7 +162,8 @@ def _task(i: int) -> CodeAsTask:
                     failure_cases=(({"name": "respond", "arguments": {"content": "no"}},),))
 
 
-def test_task_dataset_round_trip(emulator):
+def test_task_dataset_round_trip(emulator, tmp_path):
+  from selfchallenge_jax.tasks import tfds_builder
   url, _ = emulator
   results = [CheckResult(keep=True, reason=Reason.KEPT, task=_task(i)) for i in range(5)]
   results.append(CheckResult(keep=False, reason=Reason.SOLUTION_FAILS, task=_task(9)))
@@ -175,6 +176,11 @@ def test_task_dataset_round_trip(emulator):
   source = open_task_source(f"gs://{BUCKET}/unit/ds", "kept")
   assert [r.task for r in source] == [_task(i) for i in range(5)]
   assert source[3].task == _task(3) and source.skipped == 0
+  # The TFDS builder reads a gs:// task dataset too (into a local TFDS data_dir: TFDS writes
+  # ArrayRecord files, which are local-only without TensorFlow's file system).
+  tfds_builder.prepare_task_set(f"gs://{BUCKET}/unit/ds", tmp_path / "tfds")
+  tfds_source = tfds_builder.tfds_task_source("unit", tmp_path / "tfds")
+  assert [r.task for r in tfds_source] == [_task(i) for i in range(5)]
 
 
 def test_checkpoint_save_keep_n_restore(emulator):
