@@ -62,6 +62,9 @@ class RolloutBatch:
   old_logprobs: jax.Array | None = None    # float [B, T-1]; the policy that sampled (GRPO)
   ref_logprobs: jax.Array | None = None    # float [B, T-1]; reference policy (only if kl_beta > 0)
   advantages: jax.Array | None = None      # float [B]; one per rollout (GRPO)
+  # int32 [B, K]: the t with loss_mask > 0 (-1 = padding). When given, the LM head runs on these
+  # positions only (rl/logprobs.py); losses are unchanged, they read nothing else.
+  logit_positions: jax.Array | None = None
 
 
 def grpo_token_loss(logprobs: jax.Array, old_logprobs: jax.Array, ref_logprobs: jax.Array | None,
@@ -131,7 +134,7 @@ def grpo_loss(params: Any, batch: RolloutBatch, cfg: GRPOConfig,
   if batch.old_logprobs is None or batch.advantages is None:
     raise ValueError("GRPO needs batch.old_logprobs and batch.advantages")
   logprobs, entropy = token_logprobs(params, batch.tokens, batch.positions, batch.attention_mask,
-                                     model_config)
+                                     model_config, batch.logit_positions)
   return grpo_token_loss(logprobs, batch.old_logprobs, batch.ref_logprobs, batch.advantages,
                          batch.loss_mask, cfg, entropy=entropy)
 

@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from selfchallenge_jax.rl.grpo import RolloutBatch
+from selfchallenge_jax.rl.logprobs import logit_positions_from_mask
 from selfchallenge_jax.rollout.episode import Episode
 from selfchallenge_jax.sampling.sampler import prompt_bucket
 
@@ -17,10 +18,15 @@ def batch_length(episodes: Sequence[Episode], max_len: int) -> int:
 
 
 def make_rollout_batch(episodes: Sequence[Episode], *, advantages: np.ndarray, keep: np.ndarray,
-                       length: int, with_old_logprobs: bool) -> RolloutBatch:
+                       length: int, with_old_logprobs: bool,
+                       max_policy_tokens: int | None = None) -> RolloutBatch:
   """Right-padded arrays; rows not kept (e.g. dropped zero-variance groups) get loss_mask 0.
 
   old_logprobs[b, t] is the sampler's logprob of tokens[b, t + 1] (aligned with tokens[:, 1:]).
+  max_policy_tokens (the engine's per-episode sampling budget) bounds the tokens a row can have
+  in the loss; when it is below length - 1, the batch carries logit_positions so the LM head runs
+  on the sampled positions only. The bound is static, so every batch (and every host) has the
+  same shape.
   """
   B = len(episodes)
   tokens = np.zeros((B, length), np.int32)
@@ -35,6 +41,10 @@ def make_rollout_batch(episodes: Sequence[Episode], *, advantages: np.ndarray, k
       loss_mask[b, :n - 1] = np.asarray(e.loss_mask[1:n], np.float32)
     old[b, :n - 1] = np.asarray(e.logprobs[1:n], np.float32)
   positions = np.broadcast_to(np.arange(length, dtype=np.int32), (B, length)).copy()
+  logit_positions = None
+  if max_policy_tokens is not None and max_policy_tokens < length - 1:
+    logit_positions = logit_positions_from_mask(loss_mask, max_policy_tokens)
   return RolloutBatch(tokens=tokens, positions=positions, attention_mask=attention,
                       loss_mask=loss_mask, old_logprobs=old if with_old_logprobs else None,
-                      ref_logprobs=None, advantages=np.asarray(advantages, np.float32))
+                      ref_logprobs=None, advantages=np.asarray(advantages, np.float32),
+                      logit_positions=logit_positions)

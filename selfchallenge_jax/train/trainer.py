@@ -115,7 +115,8 @@ class Trainer:
                  + len(episodes))
     batch = make_rollout_batch(episodes, advantages=prep.advantages[mine], keep=prep.keep[mine],
                                length=max(everyone["length"]),
-                               with_old_logprobs=self.algorithm.needs_old_logprobs)
+                               with_old_logprobs=self.algorithm.needs_old_logprobs,
+                               max_policy_tokens=self.engine.max_episode_tokens)
     batch = self.hosts.global_batch(batch, batch_shardings(batch, self.mesh))
     t1 = time.perf_counter()
     if self.algorithm.needs_ref_logprobs:

@@ -48,9 +48,10 @@ class UpdatePrograms:
       return fn(state, batch)
 
   def ref_logprobs(self, ref_params: Any, batch: RolloutBatch) -> jax.Array:
-    fn = self._ref_fn(batch.tokens.shape)
+    picked = batch.logit_positions
+    fn = self._ref_fn(batch.tokens.shape, None if picked is None else picked.shape)
     with jax.set_mesh(self.mesh):
-      return fn(ref_params, batch.tokens, batch.positions, batch.attention_mask)
+      return fn(ref_params, batch.tokens, batch.positions, batch.attention_mask, picked)
 
   def _update_fn(self, key, batch: RolloutBatch):
     """One compiled update per batch structure and shape (lengths are bucketed upstream)."""
@@ -65,11 +66,13 @@ class UpdatePrograms:
     return self._cache[key]
 
   @functools.lru_cache(maxsize=16)
-  def _ref_fn(self, shape):
+  def _ref_fn(self, shape, picked_shape):
     config = self.config
     batch = NamedSharding(self.mesh, logical_to_spec(("batch", None), shape, self.mesh))
+    picked = (None if picked_shape is None else
+              NamedSharding(self.mesh, logical_to_spec(("batch", None), picked_shape, self.mesh)))
 
-    def ref(params, tokens, positions, mask):
-      return token_logprobs(params, tokens, positions, mask, config)[0]
-    return jax.jit(ref, in_shardings=(param_shardings(config, self.mesh), batch, batch, batch),
-                   out_shardings=batch)
+    def ref(params, tokens, positions, mask, logit_positions):
+      return token_logprobs(params, tokens, positions, mask, config, logit_positions)[0]
+    return jax.jit(ref, in_shardings=(param_shardings(config, self.mesh), batch, batch, batch,
+                                      picked), out_shardings=batch)
