@@ -99,9 +99,11 @@ class HostGroup:
 
     The sampling layout replicates over data/fsdp (an all-gather, as reshard_for_sampling does on
     one host), so this host's devices hold whole copies (split over tensor as in its block); they
-    become arrays of the host-local mesh without another copy.
+    become arrays of the host-local mesh without another copy. Host-local params (e.g. just
+    loaded on this host) are returned as they are: the sampler places them on its mesh itself.
     """
-    if self.single:
+    if self.single or all(getattr(x, "is_fully_addressable", True)
+                          for x in jax.tree.leaves(params)):
       return params
     replicated = self._to_sampling_layout(params)
     return jax.tree.map(

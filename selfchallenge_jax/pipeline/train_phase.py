@@ -17,8 +17,9 @@ from selfchallenge_jax.checkpoint.export import load_params_on_host
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.checkpoint.train_state import TrainState, abstract_state
 from selfchallenge_jax.data.task_pipeline import TaskBatchIterator, TaskPipelineConfig
+from selfchallenge_jax.distributed.hosts import HostGroup
 from selfchallenge_jax.model.llama import abstract_params
-from selfchallenge_jax.model.partitioning import shard_params
+from selfchallenge_jax.model.partitioning import param_shardings
 from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.engine_factory import make_engine
 from selfchallenge_jax.pipeline.metrics import MetricsWriter
@@ -59,6 +60,23 @@ def make_run_algorithm(cfg):
   return make_algorithm(cfg.algorithm, **{k: cfg[k] for k in _GRPO_KEYS})
 
 
+def _host_data_state(iterator: TaskBatchIterator, hosts: HostGroup):
+  """(save, restore) of the Grain state; multi-host: every host's own state in one JSON item."""
+  if hosts.single:
+    return iterator.get_state, iterator.set_state
+
+  def save():
+    return {"per_process": hosts.allgather(iterator.get_state())}
+
+  def restore(state):
+    saved = state.get("per_process", ())
+    if len(saved) != hosts.process_count:
+      raise ValueError(f"the checkpoint's data state is for {len(saved) or 1} host(s), this run "
+                       f"has {hosts.process_count}; it cannot resume the data order")
+    iterator.set_state(saved[hosts.process_index])
+  return save, restore
+
+
 def run_train(ctx: RunContext) -> dict:
   cfg = ctx.config.rl
   t0 = time.time()
@@ -79,20 +97,24 @@ def run_train(ctx: RunContext) -> dict:
   algorithm = make_run_algorithm(cfg)
   ckpt = Checkpointer(ctx.path("checkpoints", "train"), max_to_keep=ctx.config.checkpoint.keep)
   shardings = train_state_shardings(config, optimizer, ctx.mesh)
+  data_state = None
   if ckpt.latest_step() is not None:
     state, _, data_state = ckpt.restore(abstract_state(optimizer, abstract_params(config), shardings))
-    if data_state is not None:
-      iterator.set_state(data_state)
     print(f"[train] resumed from {ckpt.directory} at step {ckpt.latest_step()}")
   else:
     config, boot_params = ctx.load_policy()
     state = TrainState.create(boot_params, optimizer, jax.random.key(ctx.config.seed))
+  # Multi-host: each host samples its Grain shard on its own devices; process 0 writes metrics.
+  hosts = HostGroup(ctx.mesh, config)
   ref_params = None
   if algorithm.needs_ref_logprobs:       # the frozen bootstrap policy; beta = 0 keeps no copy
     _, ref, _ = load_params_on_host(ctx.path("checkpoints", "bootstrap"))
-    ref_params = shard_params(ref, config, ctx.mesh)
-  engine = make_engine(ctx, state.params, config)
-  metrics_writer = MetricsWriter(ctx.workdir)
+    ref_params = hosts.put(ref, param_shardings(config, ctx.mesh))
+  save_data_state, restore_data_state = _host_data_state(iterator, hosts)
+  if data_state is not None:
+    restore_data_state(data_state)
+  engine = make_engine(ctx, hosts.sampler_params(state.params), config, mesh=hosts.sampling_mesh)
+  metrics_writer = MetricsWriter(ctx.workdir) if hosts.is_writer else None
   preemption = _Preemption()
   metadata = {"model_config": config.to_dict(), "run_config": ctx.config.to_dict()}
   last = {}
@@ -101,20 +123,26 @@ def run_train(ctx: RunContext) -> dict:
       rewards = RewardStage(pool)
       trainer = Trainer(config=config, state=state, optimizer=optimizer, algorithm=algorithm,
                         engine=engine, rewards=rewards, mesh=ctx.mesh,
-                        group_size=cfg.group_size, seed=ctx.config.seed, ref_params=ref_params)
+                        group_size=cfg.group_size, seed=ctx.config.seed, ref_params=ref_params,
+                        hosts=hosts)
       progress = Progress("train", cfg.steps)
       every = ctx.config.checkpoint.every_steps
+      # A SIGTERM may reach the hosts at different steps: they stop together when any has one.
+      preempted = (lambda: preemption.requested) if hosts.single else (
+          lambda: any(hosts.allgather(preemption.requested)))
       try:
         for step, last, data_state in iterations(
             trainer, lambda: next(iterator), cfg.steps, overlap_next_batch=cfg.overlap_next_batch,
-            drain_at=lambda step: step % every == 0 or preemption.requested,
-            data_state=iterator.get_state):
+            drain_at=lambda step: step % every == 0 or preempted(),
+            data_state=save_data_state):
           last["lr"] = float(schedule(step - 1))
-          metrics_writer.write("train", step, last)
-          progress.update(step, reward=last["reward/mean"], loss=last.get("loss", 0.0))
-          if step % every == 0 or preemption.requested or step == cfg.steps:
+          if metrics_writer is not None:
+            metrics_writer.write("train", step, last)
+            progress.update(step, reward=last["reward/mean"], loss=last.get("loss", 0.0))
+          stop = preempted()
+          if step % every == 0 or stop or step == cfg.steps:
             ckpt.save(step, trainer.state, metadata, data_state=data_state, force=True)
-          if preemption.requested:
+          if stop:
             ckpt.wait()
             raise SystemExit(f"preempted: checkpointed step {step} in {ckpt.directory}")
       finally:
