@@ -25,7 +25,8 @@ from selfchallenge_jax.distributed.runtime import (ENV_COORDINATOR, ENV_NUM_PROC
 
 _DEVICE_COUNT_FLAG = re.compile(r"--xla_force_host_platform_device_count=\S+")
 # Gloo's per-collective connection notices (one line per rank per new communicator) drown the log.
-_GLOO_NOISE = re.compile(r"^\[Gloo\] Rank \d+ is connected to \d+ peer ranks")
+# (Two threads may write them at once, so match the notice anywhere in a line.)
+_GLOO_NOISE = re.compile(r"is connected to \d+ peer ranks\. Expected number of connected peer ranks")
 _STOP_GRACE_S = 10.0
 
 
@@ -69,7 +70,7 @@ def program_argv(program: str, args: Sequence[str]) -> list[str]:
 
 def _stream(index: int, pipe, out: TextIO, lock: threading.Lock) -> None:
   for line in pipe:
-    if _GLOO_NOISE.match(line):
+    if _GLOO_NOISE.search(line):
       continue
     with lock:
       out.write(f"[p{index}] {line}")
