@@ -6,9 +6,10 @@ The child writes exactly one JSON object to fd 3 and exits:
 A child that compiles the source itself (the worker had no compiled copy) first writes one byte,
 before any untrusted code runs: COMPILED_CACHEABLE when the source is small and compiled quickly
 (the worker may then compile it once and hand the code object to later children, see
-zygote.Worker), COMPILED otherwise. Everything else (timeouts, signals, exits without a report, output floods) the worker infers from
-how the child ended. The report is only trusted as far as the code could have produced it anyway:
-untrusted code shares this process, so a forged report is no worse than returning a value.
+zygote.Worker), COMPILED otherwise. Everything else (timeouts, signals, exits without a report,
+output floods) the worker infers from how the child ended. The report is only trusted as far as
+the code could have produced it anyway: untrusted code shares this process, so a forged report is
+no worse than returning a value.
 
 Stdlib only: workers run this under `python -I -S`.
 """
@@ -122,7 +123,7 @@ def run_task(confinement: Any, source: str, code: Any, function: str,
     _report(_error("sandbox_setup", e), cap)
   if kwargs_blob is not None:
     try:
-      kwargs = kwargs_codec.PartCache().decode(kwargs_blob)
+      kwargs = kwargs_codec.decode(kwargs_blob)
       del kwargs_blob
     except MemoryError as e:
       _report(_error("memory", e), cap)

@@ -7,10 +7,12 @@
 
 Each worker is a fresh `python -I -S` interpreter with an empty environment; it forks one child per
 task, which confines itself (see child.py) before running the code. kwargs travel to the worker with
-marshal (plain data only; see kwargs_codec.py), are decoded there, and each child inherits its own
-copy-on-write copy; results come back as size-capped JSON. Jobs of one map() travel in chunks (one
-round trip each), but every job runs in its own child. The pool probes at start-up which layers
-the host allows, logs the level reached and refuses to run below `min_isolation`.
+marshal (plain data only; see kwargs_codec.py: each distinct object of one call is encoded once,
+and large parts a worker still holds are not sent again), are decoded there, and each child
+inherits its own copy-on-write copy; results come back as size-capped JSON. Jobs of one map()
+travel in chunks (one round trip each), but every job runs in its own child. The pool probes at
+start-up which layers the host allows, logs the level reached and refuses to run below
+`min_isolation`.
 Workers that die or hang are replaced; the task they held reports WORKER_LOST.
 """
 
@@ -121,30 +123,27 @@ class SandboxPool:
   # ---- calls ----------------------------------------------------------------------------------
   def run(self, source: str, function: str, kwargs: dict[str, Any]) -> SandboxResult:
     """Executes `source`, then `function(**kwargs)` on a fresh copy of kwargs, in a confined child."""
-    return self._run_jobs([Job(source, function, kwargs)])[0]
+    return self._run_encoded(self._encode_all([Job(source, function, kwargs)]))[0]
 
-  def _run_jobs(self, jobs: Sequence[Job]) -> list[SandboxResult]:
-    """Runs `jobs` on one worker in one round trip; each job still gets its own confined child."""
-    results: list[SandboxResult | None] = [None] * len(jobs)
-    tasks: list[tuple[int, str, str, bytes]] = []
-    for i, job in enumerate(jobs):
-      encoded = _encode(job, self.limits.max_request_bytes)
-      if isinstance(encoded, SandboxResult):
-        results[i] = encoded
-      else:
-        tasks.append((i, *encoded))
+  def _encode_all(self, jobs: Sequence[Job]) -> list[_Task | SandboxResult]:
+    """Encodes every job's kwargs (each distinct object once); BAD_INPUT results for the rest."""
+    encoder = kwargs_codec.Encoder()
+    return [_encode(job, encoder, self.limits.max_request_bytes) for job in jobs]
+
+  def _run_encoded(self, items: Sequence[_Task | SandboxResult]) -> list[SandboxResult]:
+    """Runs the encoded jobs on one worker in one round trip; each still gets its own child."""
+    results = list(items)
+    tasks = [(i, item) for i, item in enumerate(items) if isinstance(item, _Task)]
     if tasks:
-      for (i, *_), result in zip(tasks, self._call_worker(tasks)):
+      for (i, _), result in zip(tasks, self._call_worker([task for _, task in tasks])):
         results[i] = result
     return results   # type: ignore[return-value]
 
-  def _call_worker(self, tasks: list[tuple[int, str, str, bytes]]) -> list[SandboxResult]:
+  def _call_worker(self, tasks: list[_Task]) -> list[SandboxResult]:
     sources: dict[str, int] = {}
-    for _, source, _, _ in tasks:
-      sources.setdefault(source, len(sources))
-    header = json.dumps({"sources": list(sources),
-                         "tasks": [[sources[source], function] for _, source, function, _ in tasks]})
-    blobs = [blob for *_, blob in tasks]
+    for task in tasks:
+      sources.setdefault(task.source, len(sources))
+    wire = [(sources[task.source], task.function, task.kwargs) for task in tasks]
     if self._closed:
       raise RuntimeError("SandboxPool is closed")
     worker = self._idle.get()
@@ -153,7 +152,7 @@ class SandboxPool:
         try:
           if not worker.alive():
             self._replace(worker)
-          replies = worker.call(header.encode(), blobs)
+          replies = worker.call(list(sources), wire)
           return [SandboxResult.from_wire(reply) for reply in replies]
         except WorkerLost as e:
           logging.warning("Sandbox worker %d lost (%s); replacing it.", worker.index, e)
@@ -179,14 +178,18 @@ class SandboxPool:
     threads, frames and JSON is shared; every job still runs in its own freshly forked child.
     """
     jobs = list(jobs)
+    encoded = self._encode_all(jobs)
     if len(jobs) <= 1:
-      return self._run_jobs(jobs)
+      return self._run_encoded(encoded)
     with self._lock:
       if self._executor is None:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=len(self._workers), thread_name_prefix="sandbox")
     chunks = _chunks(jobs, len(self._workers), self.limits.max_request_bytes)
-    return [result for chunk in self._executor.map(self._run_jobs, chunks) for result in chunk]
+    starts = itertools.accumulate((len(chunk) for chunk in chunks), initial=0)
+    encoded_chunks = [encoded[start:start + len(chunk)] for start, chunk in zip(starts, chunks)]
+    return [result for chunk in self._executor.map(self._run_encoded, encoded_chunks)
+            for result in chunk]
 
   def verify_map(self, jobs: Sequence[Job]) -> list[SandboxResult]:
     """map() for verifier jobs, with each result turned into a verdict."""
@@ -220,22 +223,29 @@ class SandboxPool:
     self.close()
 
 
-def _encode(job: Job, max_bytes: int) -> tuple[str, str, bytes] | SandboxResult:
-  """(source, function, kwargs blob), or a BAD_INPUT result for kwargs that cannot travel."""
+@dataclasses.dataclass(frozen=True)
+class _Task:
+  source: str
+  function: str
+  kwargs: kwargs_codec.Encoded
+
+
+def _encode(job: Job, encoder: kwargs_codec.Encoder, max_bytes: int) -> _Task | SandboxResult:
+  """The job ready to travel, or a BAD_INPUT result for kwargs that cannot."""
   if not isinstance(job.kwargs, dict):
     raise TypeError(f"kwargs must be a dict, got {type(job.kwargs).__name__}")
   try:
     # The child receives a fresh copy: marshal is ~4x cheaper than JSON for large states and
     # refuses anything but plain data (dict/list/tuple/str/bytes/int/float/bool/None/set).
-    blob = kwargs_codec.encode(job.kwargs)
+    encoded = encoder.encode(job.kwargs)
   except (TypeError, ValueError, RecursionError) as e:
     return SandboxResult.error(ErrorKind.BAD_INPUT, f"kwargs are not plain data: {e}")
   source, function = str(job.source), str(job.function)
-  size = len(blob) + len(source.encode("utf-8", "surrogatepass"))
+  size = encoded.size + len(source.encode("utf-8", "surrogatepass"))
   if size > max_bytes:
     return SandboxResult.error(ErrorKind.BAD_INPUT, f"source and kwargs of {size} bytes exceed "
                                f"max_request_bytes={max_bytes}")
-  return source, function, blob
+  return _Task(source, function, encoded)
 
 
 def _chunks(jobs: list[Job], num_workers: int, max_bytes: int) -> list[list[Job]]:

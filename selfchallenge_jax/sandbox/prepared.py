@@ -62,7 +62,8 @@ def prepare_worker() -> None:
 
 
 class Confinement:
-  """Built by the worker from a child.ChildSetup; `place_fds` runs in the worker, `apply` in the child."""
+  """Built by the worker from a child.ChildSetup: `place_fds` runs in the worker, `apply` in each
+  child."""
 
   def __init__(self, setup: Any) -> None:
     self.setup = setup

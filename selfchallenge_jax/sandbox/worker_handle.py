@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from selfchallenge_jax.sandbox import protocol
+from selfchallenge_jax.sandbox import kwargs_codec, protocol
 from selfchallenge_jax.sandbox.limits import SandboxLimits
 
 # Registers the two packages without running their __init__ (which imports absl from
@@ -32,6 +32,9 @@ _START_TIMEOUT_S = 60.0    # interpreter start + preload + probe; generous on a 
 _REPLY_GRACE_S = 5.0       # worker overhead on top of the tasks' wall limits
 _PER_TASK_GRACE_S = 0.5    # fork, reap and reset per task in a batch
 _PER_TASK_TEXT = 16 << 10  # a reply's message and output tail on top of its value
+# Decoded kwargs take ~5x their marshal size; kwargs that could exceed memory_bytes at 8x are
+# decoded by the child, under its RLIMIT_AS, rather than by the (unlimited) worker.
+_DECODED_PER_BYTE = 8
 
 
 class WorkerLost(Exception):
@@ -56,6 +59,7 @@ class WorkerHandle:
     self.layers_wanted = layers_wanted
     self.proc: subprocess.Popen[bytes] | None = None
     self.hello: dict[str, Any] = {}
+    self.parts = kwargs_codec.WorkerParts()   # what the worker holds decoded
 
   @property
   def pid(self) -> int | None:
@@ -66,6 +70,7 @@ class WorkerHandle:
 
   def start(self) -> None:
     """Launches the interpreter and sends its config; `handshake` collects the probe result."""
+    self.parts.reset()
     self.proc = subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", _BOOTSTRAP, _REPO_ROOT],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={}, cwd=self.workdir,
@@ -84,19 +89,34 @@ class WorkerHandle:
     self.hello = hello
     return hello
 
-  def call(self, header: bytes, kwargs_blobs: list[bytes]) -> list[Any]:
-    """Sends one batch (a header, then one kwargs frame per task) and returns one reply per task.
+  def call(self, sources: list[str],
+           tasks: list[tuple[int, str, kwargs_codec.Encoded]]) -> list[Any]:
+    """Sends one batch and returns one reply per task; `tasks`: (source index, function, kwargs).
 
-    Raises WorkerLost (and kills the worker) on failure. The reply deadline allows every task its
-    full wall limit, as the worker runs them one after another.
+    Parts of the kwargs the worker already holds are referenced, not sent (kwargs_codec). Raises
+    WorkerLost (and kills the worker) on failure. The reply deadline allows every task its full
+    wall limit, as the worker runs them one after another.
     """
-    count = len(kwargs_blobs)
+    in_child = [encoded.size * _DECODED_PER_BYTE > self.limits.memory_bytes
+                for _, _, encoded in tasks]
+    drop, stores, planned = self.parts.plan(
+        [encoded for (_, _, encoded), whole in zip(tasks, in_child) if not whole])
+    planned_frames = iter(planned)
+    frames = [kwargs_codec.inline(encoded) if whole else next(planned_frames)
+              for (_, _, encoded), whole in zip(tasks, in_child)]
+    header = json.dumps({
+        "sources": sources,
+        "tasks": [[index, function, whole] for (index, function, _), whole in zip(tasks, in_child)],
+        "drop": drop, "store": [[slot, keep] for slot, keep, _ in stores]}).encode()
+    count = len(tasks)
     budget = count * (self.limits.wall_s + _PER_TASK_GRACE_S) + _REPLY_GRACE_S
     try:
       send_deadline = time.monotonic() + budget
       self._send(header, send_deadline)
-      for blob in kwargs_blobs:
+      for _, _, blob in stores:
         self._send(blob, send_deadline)
+      for frame in frames:
+        self._send(frame, send_deadline)
       replies = self._receive(time.monotonic() + budget,
                               _MAX_REPLY + count * (2 * self.limits.max_result_bytes + _PER_TASK_TEXT))
     except WorkerLost:
@@ -127,6 +147,7 @@ class WorkerHandle:
 
   def kill(self) -> None:
     """Kills the worker's process group; its task children die with it (parent-death signal)."""
+    self.parts.reset()
     if self.proc is None:
       return
     try:

@@ -5,9 +5,11 @@ imports nothing from site-packages and leaks no secrets through /proc/<pid>/envi
 its stdin/stdout (see protocol.py), all frames JSON:
   pool -> worker: config {"uid", "workdir", "limits", "layers_wanted"}
   worker -> pool: hello  {"pid", "layers": {name: bool}, "landlock_abi", "message"}
-  pool -> worker: batch header {"sources": [str], "tasks": [[source index, function], ...]}, then
-                   one frame of marshal-encoded kwargs per task (decoded by the worker just before
-                   that task's fork; see Worker.run)
+  pool -> worker: batch header {"sources": [str], "tasks": [[source index, function, in_child]],
+                   "drop": [slot], "store": [[slot, keep], ...]}, then one frame per stored part,
+                   then one kwargs frame per task (see kwargs_codec: the worker keeps decoded
+                   parts between batches as the pool says; `in_child`: the frame is too big to
+                   decode outside the memory limit and the child decodes it)
   worker -> pool: a list with one reply per task, in order:
                    {"status", "value", "error_kind", "exception_type", "message", "output"}
 Every task of a batch gets its own forked, confined child; batching only shares the round trip.
@@ -44,9 +46,6 @@ PRELOADED_MODULES = (
     "statistics", "string", "textwrap", "threading", "time", "typing", "unicodedata",
 )
 _MAX_CONTROL_FRAME = 1 << 20
-# Decoded kwargs take ~5x their marshal size; blobs that could exceed memory_bytes at 8x are
-# decoded by the child, under its RLIMIT_AS, rather than by the (unlimited) worker.
-_DECODED_PER_BLOB_BYTE = 8
 _OUTPUT_TAIL = 4096
 # Error kinds a child may report (child.py); anything else is treated as a crash.
 _CHILD_ERROR_KINDS = frozenset({
@@ -103,7 +102,7 @@ class Worker:
     self.codes: dict[str, Any] = {}   # source -> code object (see the module docstring)
     os.chdir(self.workdir)   # children inherit it as their working directory
     self.raw_fork = fastfork.single_threaded()
-    self.parts = kwargs_codec.PartCache()
+    self.parts = kwargs_codec.PartStore()
     if "netns" in wanted:
       self.layers["netns"] = self._try(confine.unshare_network)
     self.landlock_abi = landlock.abi_version() if "landlock" in wanted else 0
@@ -151,37 +150,42 @@ class Worker:
     self.confinement.close()
     self.confinement = prepared.Confinement(self.setup)
 
-  def run(self, header: dict[str, Any], kwargs_blob: bytes) -> dict[str, Any]:
-    """Decodes the kwargs here, before the fork: the child inherits them copy-on-write and touches
-    only the pages it reads, instead of allocating (and page-faulting in) a whole fresh copy.
+  def store_parts(self, drop: list[int], stores: list[tuple[int, bool]],
+                  blobs: list[bytes]) -> None:
+    """Decodes a batch's new parts before its forks; children inherit them copy-on-write and touch
+    only the pages they read, instead of allocating (and page-faulting in) a whole fresh copy.
 
-    Parts of it seen in recent tasks are reused as decoded (kwargs_codec.PartCache). The blob comes
-    from the trusted pool; nothing a child sends is ever unmarshalled. The
-    collector stays off until the child is reaped and the kwargs are freed, so neither the decode
-    nor the child trigger collections over them.
+    The blobs come from the trusted pool; nothing a child sends is ever unmarshalled. The
+    collector stays off for the whole batch, so neither decoding nor a child's lifetime triggers
+    collections over them.
     """
-    source, function = header["source"], header["function"]
-    code = self.codes.get(source)
-    if len(kwargs_blob) * _DECODED_PER_BLOB_BYTE > self.limits["memory_bytes"]:
-      # Too big to decode outside the memory limit: the child decodes it under RLIMIT_AS.
-      return self._run_child(source, code, lambda: child.run_task(
-          self.confinement, source, code, function, None, kwargs_blob=kwargs_blob))
     gc.disable()
+    self.parts.update(drop, stores, blobs)
+
+  def end_batch(self) -> None:
+    """After the batch's children are reaped: frees its one-off parts, collector back on."""
+    self.parts.end_batch()
+    gc.enable()
+
+  def run(self, source: str, function: str, in_child: bool, frame: bytes) -> dict[str, Any]:
+    """One task in its own child. Its kwargs are assembled here from the worker's parts (the
+    collector stays off until the child is reaped, see store_parts); `in_child`: the child
+    decodes `frame` itself, under its RLIMIT_AS."""
+    code = self.codes.get(source)
+    if in_child:
+      return self._run_child(source, code, lambda: child.run_task(
+          self.confinement, source, code, function, None, kwargs_blob=frame))
     try:
-      try:
-        kwargs = self.parts.decode(kwargs_blob)
-      except MemoryError as e:
-        return _input_error("memory", e)
-      except (ValueError, EOFError, TypeError) as e:
-        return _input_error("bad_input", e)
-      if not isinstance(kwargs, dict):
-        return _input_error("bad_input", TypeError("kwargs must be a dict"))
+      kwargs = self.parts.build(frame)
+    except MemoryError as e:
+      return _input_error("memory", e)
+    except (ValueError, EOFError, TypeError) as e:
+      return _input_error("bad_input", e)
+    try:
       return self._run_child(source, code, lambda: child.run_task(
           self.confinement, source, code, function, kwargs))
     finally:
       kwargs = None   # freed only now: the child that shared its pages is gone
-      self.parts.evict()
-      gc.enable()
 
   def _run_child(self, source: str, code: Any, child_main: Any) -> dict[str, Any]:
     reply, first_byte = self._fork_and_wait(child_main)
@@ -360,10 +364,16 @@ def main() -> None:
     try:
       batch = json.loads(protocol.read_frame(proto_in, _MAX_CONTROL_FRAME + max_request))
       sources, tasks = batch["sources"], batch["tasks"]
-      blobs = [protocol.read_frame(proto_in, max_request) for _ in tasks]
+      blobs = [protocol.read_frame(proto_in, max_request) for _ in batch["store"]]
+      frames = [protocol.read_frame(proto_in, max_request) for _ in tasks]
     except protocol.ProtocolError:
       return   # the pool closed our stdin: shut down
-    replies = [worker.run({"source": sources[index], "function": function}, blob)
-               for (index, function), blob in zip(tasks, blobs)]
-    del batch, sources, tasks, blobs
+    # A part the pool believes we hold but cannot be decoded is a broken pool: dying here makes
+    # it replace us and forget what we held.
+    worker.store_parts(batch["drop"], batch["store"], blobs)
+    del blobs
+    replies = [worker.run(sources[index], function, in_child, frame)
+               for (index, function, in_child), frame in zip(tasks, frames)]
+    worker.end_batch()
+    del batch, sources, tasks, frames
     protocol.write_frame(proto_out, json.dumps(replies).encode())

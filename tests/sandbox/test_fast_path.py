@@ -184,3 +184,18 @@ def test_syntax_errors_are_reported_every_time(pool):
   for _ in range(3):
     result = pool.run("def f(:\n", "f", {})
     assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.SYNTAX)
+
+
+def test_one_state_shared_by_a_whole_map_is_private_per_child(pool):
+  """A state passed to every job of a map() is encoded and sent once and then kept decoded by the
+  worker; every child still sees the original, whatever the previous ones did to theirs."""
+  from selfchallenge_jax.sandbox import Job
+  state = {"users": {f"u{i}": {"n": i} for i in range(3000)}, "orders": {"o": {"s": "ok"}}}
+  source = ("def verify(state, answer, messages):\n"
+            "  clean = state['users']['u1'] == {'n': 1} and 'evil' not in state['users']\n"
+            "  state['users']['u1']['n'] = 99; state['users']['evil'] = 1; state.clear()\n"
+            "  return clean\n")
+  for _ in range(3):
+    results = pool.verify_map([Job.verify(source, state, "", [])] * 6)
+    assert [r.status for r in results] == [Status.PASSED] * 6
+  assert state["users"]["u1"] == {"n": 1} and "evil" not in state["users"]
