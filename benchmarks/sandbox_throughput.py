@@ -7,8 +7,8 @@ small verifier on a ~100 KB state. The machine may be shared: the load average i
 time per verification (pool process + workers + their children) is reported beside wall rates.
 
 Two pool figures per state size:
-  isolated_pool          every verification passes an equal state (encoded per call, as always);
-                         the workers' part cache (kwargs_codec) finds its parts unchanged.
+  isolated_pool          every verification passes the same state: encoded once per verify_map()
+                         call, and its parts stay decoded in the workers (kwargs_codec).
   isolated_pool_fresh    every verification passes a state that differs from the last
                          FRESH_VARIANTS in every large part, so nothing is reused: the worst case.
 """

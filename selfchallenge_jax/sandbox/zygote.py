@@ -53,6 +53,9 @@ _CHILD_ERROR_KINDS = frozenset({
     "bad_input", "exit", "sandbox_setup"})
 _SIGNAL_NAMES = {s.value: s.name for s in signal.Signals}
 _MAX_CODES = 64   # compiled sources kept by a worker (oldest dropped first)
+# Verdict reports are constants (child._CONSTANT_REPORTS): known without parsing.
+_KNOWN_REPORTS = {data: {"ok": True, "value": value}
+                  for value, data in child._CONSTANT_REPORTS.items()}
 
 
 def _preload() -> None:
@@ -303,8 +306,9 @@ class Worker:
     if too_large:
       return error("result_too_large", f"result exceeds {limits['max_result_bytes']} bytes")
     if report:
+      parsed = _KNOWN_REPORTS.get(report)
       try:
-        parsed = json.loads(report)
+        parsed = json.loads(report) if parsed is None else parsed
       except (ValueError, RecursionError) as e:
         return error("crashed", f"unreadable result: {type(e).__name__}")
       if isinstance(parsed, dict) and parsed.get("ok") is True:
