@@ -36,12 +36,13 @@ def libtpu_available() -> bool:
   return True
 
 
-def topology_devices(topology_name: str):
-  """The devices of a TPU slice described by name, compiled for without the hardware."""
+def topology_devices(topology):
+  """The devices of a TPU slice (a chips.Topology), compiled for without the hardware."""
   if not libtpu_available():
     raise SystemExit(LIBTPU_HINT)
   from jax.experimental import topologies  # pylint: disable=import-outside-toplevel
-  return topologies.get_topology_desc(platform="tpu", topology_name=topology_name).devices
+  extra = {"chip_config_name": topology.chip.aot_chip_config} if topology.chip.aot_chip_config else {}
+  return topologies.get_topology_desc(platform="tpu", topology_name=topology.name, **extra).devices
 
 
 def config_name(path: str) -> str:
@@ -67,7 +68,7 @@ def main(argv):
     import jax  # pylint: disable=import-outside-toplevel
     jax.config.update("jax_compilation_cache_dir", FLAGS.compilation_cache_dir)
   name = config_name(flags.FLAGS["config"].config_filename)
-  result = run_check(config, topology_devices(plan.topology.name), name).to_json()
+  result = run_check(config, topology_devices(plan.topology), name).to_json()
   print(report.format_report(result))
   if FLAGS.json_out:
     out = epath.Path(FLAGS.json_out)

@@ -146,11 +146,14 @@ def make_aot_mesh(plan: AotPlan, devices: Sequence[Any]) -> Mesh:
 def _expected(name: str, plan: AotPlan) -> tuple[float, str]:
   m = plan.model
   if name == "update":
-    return (rl.update_flops_6pt(m, plan.update_batch, plan.seq_len),
-            f"one update: {plan.update_batch} x {plan.seq_len} tokens, forward + backward")
+    return (rl.update_flops_6pt(m, plan.update_batch, plan.seq_len, plan.head_positions),
+            f"one update: {plan.update_batch} x {plan.seq_len} tokens, forward + backward, LM "
+            f"head on {plan.head_positions} positions per row")
   if name == "ref_logprobs":
-    return (rl.forward_flops_2pt(m, plan.update_batch, plan.seq_len),
-            f"reference forward: {plan.update_batch} x {plan.seq_len} tokens")
+    return (rl.forward_flops_2pt(m, plan.update_batch, plan.seq_len,
+                                 head_positions=plan.head_positions),
+            f"reference forward: {plan.update_batch} x {plan.seq_len} tokens, LM head on "
+            f"{plan.head_positions} positions per row")
   if name == "prefill":
     return (rl.prefill_flops_2pt(m, plan.num_slots, plan.prefill_len, plan.cache_len),
             f"prefill: {plan.num_slots} slots x {plan.prefill_len} tokens")

@@ -21,11 +21,14 @@ class ChipSpec:
   hbm_bandwidth: float         # per chip, bytes/s
   cores_per_chip: int          # TensorCores per chip as counted by the accelerator type name
   source: str
+  # get_topology_desc's chip_config_name: v4 TPU VMs run megacore (one JAX device per chip); the
+  # AOT topology's default would be one device per TensorCore.
+  aot_chip_config: str | None = None
 
 
 # Cloud TPU system architecture pages (cloud.google.com/tpu/docs/<generation>).
 CHIPS: dict[str, ChipSpec] = {
-    "v4": ChipSpec("v4", 32 * GIB, 275e12, 1200e9, 2, "cloud.google.com/tpu/docs/v4"),
+    "v4": ChipSpec("v4", 32 * GIB, 275e12, 1200e9, 2, "cloud.google.com/tpu/docs/v4", "megacore"),
     "v5e": ChipSpec("v5e", 16 * GIB, 197e12, 819e9, 1, "cloud.google.com/tpu/docs/v5e"),
     "v5p": ChipSpec("v5p", 95 * GIB, 459e12, 2765e9, 2, "cloud.google.com/tpu/docs/v5p"),
     "v6e": ChipSpec("v6e", 32 * GIB, 918e12, 1640e9, 1, "cloud.google.com/tpu/docs/v6e"),

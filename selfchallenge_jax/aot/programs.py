@@ -90,10 +90,13 @@ class RunPrograms:
 
   # ---- update side -----------------------------------------------------------------------------
   def rollout_batch(self) -> RolloutBatch:
-    B, T = self.plan.update_batch, self.plan.seq_len
+    """As make_rollout_batch builds it at the longest length (the trainer passes the engine's
+    per-episode budget as max_policy_tokens: the LM head runs on that many positions per row)."""
+    B, T, W = self.plan.update_batch, self.plan.seq_len, self.plan.head_positions
     i32, f32 = jnp.int32, jnp.float32
     per_token = jax.ShapeDtypeStruct((B, T - 1), f32)
     batch = RolloutBatch(
+        logit_positions=jax.ShapeDtypeStruct((B, W), i32) if W < T - 1 else None,
         tokens=jax.ShapeDtypeStruct((B, T), i32), positions=jax.ShapeDtypeStruct((B, T), i32),
         attention_mask=jax.ShapeDtypeStruct((B, T), bool), loss_mask=per_token,
         old_logprobs=per_token if self.algorithm.needs_old_logprobs else None,
@@ -110,9 +113,11 @@ class RunPrograms:
 
   def ref_logprobs(self) -> Program:
     batch = self.rollout_batch()
-    fn = self.updates._ref_fn(batch.tokens.shape)
+    picked = batch.logit_positions
+    fn = self.updates._ref_fn(batch.tokens.shape, None if picked is None else picked.shape)
     return Program("ref_logprobs", fn, (self.ref_params(), batch.tokens, batch.positions,
-                                        batch.attention_mask), lambda: jax.set_mesh(self.mesh))
+                                        batch.attention_mask, picked),
+                   lambda: jax.set_mesh(self.mesh))
 
   # ---- sampler side ----------------------------------------------------------------------------
   def decode_state(self):

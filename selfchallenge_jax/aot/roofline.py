@@ -21,29 +21,37 @@ def extrapolate_layers(cost_1: float, cost_2: float, num_layers: int) -> float:
   return cost_1 + (num_layers - 1) * (cost_2 - cost_1)
 
 
-def update_flops_6pt(config: LlamaConfig, batch: int, seq_len: int) -> float:
-  """6 x matmul params x tokens + full-square attention (forward + backward) for one update."""
-  return config.train_flops_per_token(seq_len) * batch * seq_len
+def _head_params(config: LlamaConfig) -> int:
+  return config.d_model * config.vocab_size
+
+
+def update_flops_6pt(config: LlamaConfig, batch: int, seq_len: int,
+                     head_positions: int | None = None) -> float:
+  """6 x matmul params x tokens + full-square attention (forward + backward) for one update.
+
+  head_positions: the LM head runs on this many positions per row (default: all seq_len), as the
+  update does when the batch carries logit_positions.
+  """
+  head_positions = seq_len if head_positions is None else head_positions
+  head = 6.0 * _head_params(config) * (head_positions - seq_len)
+  return (config.train_flops_per_token(seq_len) * seq_len + head) * batch
 
 
 def forward_flops_2pt(config: LlamaConfig, batch: int, seq_len: int,
-                      context_len: int | None = None) -> float:
-  """2 x matmul params x tokens + attention over context_len keys (default: seq_len), forward.
-
-  The LM head is counted for every token; a prefill that takes logits at one position per row
-  does less (see prefill_flops_2pt).
-  """
+                      context_len: int | None = None, head_positions: int | None = None) -> float:
+  """2 x matmul params x tokens + attention over context_len keys (default: seq_len), forward,
+  with the LM head on head_positions positions per row (default: all)."""
   context_len = seq_len if context_len is None else context_len
+  head_positions = seq_len if head_positions is None else head_positions
   attention = 4 * config.num_layers * config.num_heads * config.resolved_head_dim * context_len
-  return (2.0 * config.matmul_params() + attention) * batch * seq_len
+  head = 2.0 * _head_params(config) * (head_positions - seq_len)
+  return ((2.0 * config.matmul_params() + attention) * seq_len + head) * batch
 
 
 def prefill_flops_2pt(config: LlamaConfig, batch: int, seq_len: int, cache_len: int) -> float:
   """A cached prefill: every layer for all tokens (attending over the whole cache buffer, as the
   static-shape cache does), the LM head for one position per row."""
-  head = 2.0 * config.d_model * config.vocab_size
-  layers = forward_flops_2pt(config, batch, seq_len, cache_len) - head * batch * seq_len
-  return layers + head * batch
+  return forward_flops_2pt(config, batch, seq_len, cache_len, head_positions=1)
 
 
 @dataclasses.dataclass(frozen=True)

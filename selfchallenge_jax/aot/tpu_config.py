@@ -29,6 +29,7 @@ class AotPlan:
   cache_len: int
   prefill_len: int
   chunk_steps: int
+  head_positions: int              # LM-head positions per update row (sampling budget, <= T - 1)
 
   @property
   def batch_parallel(self) -> int:
@@ -71,7 +72,8 @@ def make_plan(config: ml_collections.ConfigDict) -> AotPlan:
   plan = AotPlan(topology=topology, mesh_shape=mesh_shape, model=model,
                  update_batch=rl.tasks_per_batch * rl.group_size, seq_len=s.cache_len,
                  num_slots=s.num_slots, cache_len=s.cache_len, prefill_len=config.aot.prefill_len,
-                 chunk_steps=s.chunk_steps)
+                 chunk_steps=s.chunk_steps,
+                 head_positions=min(s.max_episode_tokens, s.cache_len - 1))
   for what, n in (("rl.tasks_per_batch x rl.group_size", plan.update_batch),
                   ("sampling.num_slots", plan.num_slots)):
     if n % plan.batch_parallel:

@@ -90,6 +90,12 @@ def test_expected_flops_formulas():
   head = 2 * m.d_model * m.vocab_size
   want = B * T * (2 * P - head + 4 * L * H * Dh * S) + B * head
   assert roofline.prefill_flops_2pt(m, B, T, S) == pytest.approx(want)
+  # the LM head on W sampled positions per row only (batches with logit_positions)
+  W = 256
+  assert roofline.update_flops_6pt(m, B, T, W) == pytest.approx(
+      roofline.update_flops_6pt(m, B, T) - B * 3 * head * (T - W))
+  assert roofline.forward_flops_2pt(m, B, T, head_positions=W) == pytest.approx(
+      roofline.forward_flops_2pt(m, B, T) - B * head * (T - W))
 
 
 # ---- config validation -----------------------------------------------------------------------
@@ -122,6 +128,7 @@ def test_tpu_configs_are_valid_launch_configs():
     plan = make_plan(config)
     chips_seen.add(plan.topology.chip.name)
     assert plan.model.compute_dtype == "bfloat16"
+    assert plan.head_positions == min(config.sampling.max_episode_tokens, plan.seq_len - 1)
     assert set(config.keys()) >= set(tiny_cpu.get_config().keys())
     for name in config.phases.split(","):
       phase_fn(name)
