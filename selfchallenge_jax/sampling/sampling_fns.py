@@ -7,13 +7,13 @@ and a draw conditioned on landing in the nucleus is exactly a draw from the reno
 With top_p = 0.95 a row is accepted in about 1.05 draws, so a decode step costs a few passes over
 the [B, V] weights instead of the 30+ of a threshold bisection (on XLA:CPU each pass over the row
 costs about as much as the model's LM head at small batch). Rows still rejected after
-`_REJECTION_ROUNDS` draws (only likely for small top_p) fall back to the exact threshold (a bisection
-over the float bit patterns) and one draw from the masked distribution.
+`_REJECTION_ROUNDS` draws (only likely for small top_p) fall back to the exact threshold (a
+bisection over the float bit patterns) and one draw from the masked distribution.
 
-Draws use the inverse CDF in two levels (chunks of `_CHUNK` vocabulary entries, then one chunk), so
-no cumulative sum over the whole vocabulary is materialized. Per-slot randomness comes from a per-slot
-key folded with the decode step, so a slot's draws do not depend on which other slots share its
-batch, nor on how the batch is sharded.
+Draws use the inverse CDF in two levels (chunks of `_CHUNK` vocabulary entries, then one chunk),
+so no cumulative sum over the whole vocabulary is materialized. Per-slot randomness comes from a
+per-slot key folded with the decode step, so a slot's draws do not depend on which other slots
+share its batch, nor on how the batch is sharded.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ def _to_chunks(weights: jax.Array) -> jax.Array:
 def _first_above(cdf: jax.Array, target: jax.Array, widths: jax.Array) -> jax.Array:
   """Per row, the first index with cdf > target, always one of positive width.
 
-  cdf [B, N] (inclusive cumulative sums of widths [B, N] >= 0), target [B] in [0, total). Rounding can
-  only push the answer past the end or onto a zero-width entry; the widest entry is used instead.
+  cdf [B, N] (inclusive cumulative sums of widths [B, N] >= 0), target [B] in [0, total).
+  Rounding can only push the answer past the end or onto a zero-width entry; the widest entry is
+  used instead.
   """
   idx = jnp.sum(cdf <= target[:, None], axis=-1)
   idx = jnp.minimum(idx, cdf.shape[-1] - 1)
@@ -57,15 +58,15 @@ def draw_from_chunks(chunks: jax.Array, chunk_mass: jax.Array, u: jax.Array) -> 
   chunk_cdf = jnp.cumsum(chunk_mass, axis=-1)
   target = u * chunk_cdf[:, -1]
   c = _first_above(chunk_cdf, target, chunk_mass)
-  before = jnp.where(c > 0, jnp.take_along_axis(chunk_cdf, jnp.maximum(c - 1, 0)[:, None], -1)[:, 0],
-                     0.0)
+  prev = jnp.take_along_axis(chunk_cdf, jnp.maximum(c - 1, 0)[:, None], axis=-1)[:, 0]
+  before = jnp.where(c > 0, prev, 0.0)
   local = jnp.take_along_axis(chunks, c[:, None, None], axis=1)[:, 0]          # [B, C]
   j = _first_above(jnp.cumsum(local, axis=-1), target - before, local)
   return c * chunks.shape[-1] + j
 
 
 def mass_above(chunks: jax.Array, tokens: jax.Array) -> jax.Array:
-  """Per row, the total weight of entries strictly heavier than the token's: one pass over the row."""
+  """Per row, the total weight of entries strictly heavier than the token's (one pass)."""
   B = chunks.shape[0]
   flat = chunks.reshape(B, -1)
   w = jnp.take_along_axis(flat, tokens[:, None], axis=-1)                       # [B, 1]
@@ -142,9 +143,9 @@ def sample_tokens(logits: jax.Array, keys: jax.Array, temperature: jax.Array, to
                   ) -> tuple[jax.Array, jax.Array]:
   """Draws one token per row.
 
-  logits [B, V] float32; keys [B] typed PRNG keys; temperature [B] (0 = greedy); top_p [B] (1 = off);
-  top_k: static, 0 = off; rejection_rounds: static, nucleus draws per row before the exact
-  fallback. Returns (tokens int32 [B], logprobs [B]) where the logprob is the raw model's
+  logits [B, V] float32; keys [B] typed PRNG keys; temperature [B] (0 = greedy); top_p [B]
+  (1 = off); top_k: static, 0 = off; rejection_rounds: static, nucleus draws per row before the
+  exact fallback. Returns (tokens int32 [B], logprobs [B]) where the logprob is the raw model's
   log_softmax(logits) at the token (what the policy-gradient ratio needs), not the truncated
   sampling distribution's.
   """

@@ -1,4 +1,4 @@
-"""Token selection: exact top-p against a sort-based NumPy reference, draw distributions, logprobs."""
+"""Token selection: exact top-p vs a sort-based NumPy reference, draw distributions, logprobs."""
 
 import jax
 import jax.numpy as jnp
