@@ -3,7 +3,7 @@
 Per program: per-chip memory from the compiled program (arguments, outputs, aliased donations,
 temporaries, code) plus the buffers the trainer keeps alive beside it (train state, the sampler's
 params copy, reference params), and per-chip FLOPs / HBM bytes from cost analysis, extrapolated
-over layers with an unrolled 2-layer probe (roofline.py says why). Bars: every phase fits
+over layers with unrolled 1- and 2-layer probes (roofline.py says why). Bars: every phase fits
 in (1 - HEADROOM) of the chip's HBM; the update's FLOPs are within FLOPS_TOLERANCE of
 6 x matmul params x tokens + attention.
 """
@@ -167,7 +167,8 @@ def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_
   plan = make_plan(config)
   mesh = make_aot_mesh(plan, devices)
   full = RunPrograms(config, plan, plan.model, mesh)
-  probe = RunPrograms(config, plan, plan.model.replace(num_layers=2, unroll_layers=True), mesh)
+  probes = [RunPrograms(config, plan, plan.model.replace(num_layers=n, unroll_layers=True), mesh)
+            for n in (1, 2)]
   names = ["update"] + (["ref_logprobs"] if full.algorithm.needs_ref_logprobs else [])
   names += ["prefill", "decode"]
   state = per_chip_bytes(full.train_state())
@@ -191,14 +192,15 @@ def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_
       errors[name] = str(e).splitlines()[0]
       log(f"[aot] {config_name}: {name} does not fit: {errors[name]}")
       continue
-    looped, unrolled = _cost(compiled), _cost(getattr(probe, name)().lower().compile())
+    looped = _cost(compiled)
+    one, two = (_cost(getattr(p, name)().lower().compile()) for p in probes)
     L = plan.model.num_layers
     expected, work = _expected(name, plan)
     report = ProgramReport(
         name=name, work=work, **_memory(compiled), resident_bytes=resident[name][0],
         resident_what=resident[name][1],
-        flops_per_chip=rl.extrapolate_layers(looped["flops"], unrolled["flops"], L),
-        bytes_per_chip=rl.extrapolate_layers(looped["bytes"], unrolled["bytes"], L),
+        flops_per_chip=rl.extrapolate_layers(one["flops"], two["flops"], L),
+        bytes_per_chip=rl.extrapolate_layers(one["bytes"], two["bytes"], L),
         reported_flops_per_chip=looped["flops"], expected_flops=expected,
         compile_s=time.perf_counter() - t0)
     log(f"[aot] {config_name}: {name} compiled in {report.compile_s:.0f}s, "
