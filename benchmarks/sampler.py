@@ -5,7 +5,8 @@
 Batch 16 = 16 prompts x 1 sample; batch 64 = 16 prompts x 4 samples (a GRPO batch: one shared
 prefill per prompt here; transformers expands the prompts with num_return_sequences). 128-token
 prompts (127 for Tunix, which prepends BOS), 128 new tokens, temperature 1, top-p 0.95, no stop
-token. Also prints the roofline from ceilings measured in the same run.
+token. Also prints the roofline from ceilings measured in the same run, and the cost of one
+sampling step (our exact top-p vs a sort-based top-p, on the same [batch, vocab] logits).
 """
 
 from __future__ import annotations
@@ -55,6 +56,34 @@ def ceilings() -> dict[str, float]:
   total = jax.jit(jnp.sum)
   out["read_gb_per_s"] = big.nbytes / _median_time(lambda: total(big).block_until_ready(), 5) / 1e9
   return out
+
+
+def sampling_step(batch: int, vocab: int, repeats: int) -> dict[str, float]:
+  """ms per call of our sample_tokens vs the sort-based top-p (sort, cumsum, mask, categorical).
+
+  Logits with the bench model's spread (std ~0.45: top-p 0.95 keeps ~88% of the vocabulary).
+  """
+  import jax
+  import jax.numpy as jnp
+  from selfchallenge_jax.sampling.sampling_fns import sample_tokens
+  logits = jax.random.normal(jax.random.key(1), (batch, vocab), jnp.float32) * 0.45
+  keys = jax.random.split(jax.random.key(2), batch)
+  temperature = jnp.ones((batch,))
+  top_p = jnp.full((batch,), TOP_P)
+
+  def sort_based(logits, keys):
+    desc = jnp.sort(logits, axis=-1)[:, ::-1]
+    cum = jnp.cumsum(jax.nn.softmax(desc, axis=-1), axis=-1)
+    cutoff = jnp.take_along_axis(desc, jnp.sum(cum < top_p[:, None], -1, keepdims=True), -1)
+    masked = jnp.where(logits >= cutoff, logits, -jnp.inf)
+    return jax.vmap(jax.random.categorical)(keys, masked)
+
+  fns = {"ours": jax.jit(lambda l, k: sample_tokens(l, k, temperature, top_p)),
+         "sort_based": jax.jit(sort_based)}
+  out = {name: 1e3 * _median_time(lambda: jax.block_until_ready(fn(logits, keys)), repeats)
+         for name, fn in fns.items()}
+  return {"ours_ms": out["ours"], "sort_based_ms": out["sort_based"],
+          "speedup": out["sort_based"] / out["ours"]}
 
 
 def ours(config, params, prompts: np.ndarray, n: int, new_tokens: int, repeats: int) -> float:
@@ -134,6 +163,7 @@ def main(argv):
       point["transformers"] = {"seconds": t, "new_tokens_per_s": new / t}
       point["speedup_vs_transformers"] = (point["ours"]["new_tokens_per_s"]
                                           / point["transformers"]["new_tokens_per_s"])
+    point["sampling_step"] = sampling_step(batch, config.vocab_size, max(FLAGS.repeats, 5))
     point["roofline"] = roofline(config, batch, FLAGS.prompt_len + FLAGS.new_tokens // 2, ceil)
     result[f"batch_{batch}"] = point
   peer = tunix(batches, FLAGS.new_tokens)
