@@ -119,7 +119,8 @@ def ours(mode: str) -> dict:
   cache_len = FLAGS.prompt_len + FLAGS.new_tokens
   sampler = Sampler(params, config, cache_len=cache_len, mesh=mesh)
   engine = RolloutEngine(sampler, _FixedChat(FLAGS.prompt_len), num_slots=batch, max_turns=1,
-                         max_turn_tokens=FLAGS.new_tokens, max_episode_tokens=FLAGS.new_tokens,
+                         # One more than a turn, so the turn's reply reaches the env (the answer).
+                         max_turn_tokens=FLAGS.new_tokens, max_episode_tokens=FLAGS.new_tokens + 1,
                          chunk_steps=16, temperature=1.0, top_p=1.0)
   tasks = [t for t in _tasks(FLAGS.tasks) for _ in range(FLAGS.group)]
   overlap = mode == "overlap_next_batch"
