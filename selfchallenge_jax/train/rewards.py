@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import weakref
 from typing import Any, Sequence
 
 import grain
@@ -99,6 +100,11 @@ class RewardStage:
     """`threads` bounds the episodes verified or awaited at once: keep it >= 2 task batches."""
     self.pool = pool
     self.board = EpisodeBoard()
+    # Grain's prefetch threads wait on the board; at interpreter exit concurrent.futures joins them,
+    # so an unclosed stage would hang the process. threading's exit hooks run before that join
+    # (atexit's run after it, too late); the weakref keeps the hook from holding the board alive.
+    board = weakref.ref(self.board)
+    threading._register_atexit(lambda: board() is not None and board().close())  # pylint: disable=protected-access
     scored = grain.MapDataset.source(self.board).map(self._score).to_iter_dataset(
         grain.ReadOptions(num_threads=threads, prefetch_buffer_size=threads))
     self._results = iter(grain.experimental.ThreadPrefetchIterDataset(scored, prefetch_buffer_size=1))

@@ -88,3 +88,12 @@ def test_close_unblocks_a_waiting_collect(pool):
   threading.Timer(0.2, stage.close).start()
   with pytest.raises(RuntimeError, match="closed"):
     stage.collect(batch)
+
+
+def test_an_unclosed_stage_does_not_hang_interpreter_exit():
+  import subprocess
+  import sys
+  code = ("from selfchallenge_jax.train.rewards import RewardStage\n"
+          "s = RewardStage(None, threads=4)\ns.start(['x'])\nprint('bye')\n")
+  r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+  assert r.returncode == 0 and "bye" in r.stdout, r.stderr[-2000:]
