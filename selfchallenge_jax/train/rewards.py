@@ -161,5 +161,6 @@ class RewardStage:
                         [r.verdict for r in results], waited, sum(r.seconds for r in results))
 
   def close(self) -> None:
+    # Only the board: its reads then return _Closed, which a waiting collect receives and reports.
+    # Closing the Grain iterator too would drop that element and leave collect waiting forever.
     self.board.close()
-    self._results.close()
