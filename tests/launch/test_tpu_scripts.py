@@ -126,7 +126,9 @@ def test_usage_errors(script, args, message):
 
 def test_invalid_tpu_config_fails_before_gcloud(tmp_path):
   bad = tmp_path / "bad.py"
-  bad.write_text((ROOT / CONFIG).read_text().replace("c.mesh = (1, 16, 2)", "c.mesh = (1, 7, 2)"))
+  text = (ROOT / CONFIG).read_text()
+  assert "mesh=(1, 16, 2)" in text
+  bad.write_text(text.replace("mesh=(1, 16, 2)", "mesh=(1, 7, 2)"))
   proc = run("create.sh", str(bad))
   assert proc.returncode != 0 and "does not fit topology" in proc.stderr
   assert "+ gcloud" not in proc.stdout
