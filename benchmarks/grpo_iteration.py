@@ -14,14 +14,14 @@ invocation; its reward is a trivial Python function (no sandbox).
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import time
 
 import numpy as np
 from absl import app, flags
+
+from benchmarks import report
 
 flags.DEFINE_integer("tasks", 16, "tasks per batch")
 flags.DEFINE_integer("group", 4, "rollouts per task (G)")
@@ -143,7 +143,7 @@ def ours(mode: str) -> dict:
   timed = records[FLAGS.warmup:FLAGS.warmup + FLAGS.iters]
   med = lambda key: statistics.median(m[key] for m in timed)
   iteration = med("time/iteration_s")
-  busy, waited = (sum(m["time/verification_busy_s"] for m in timed),
+  span, waited = (sum(m["time/verification_span_s"] for m in timed),
                   sum(m["time/verification_wait_s"] for m in timed))
   assert all(m["episode/tokens_mean"] == cache_len for m in records), "rollouts not full length"
   return {
@@ -153,7 +153,9 @@ def ours(mode: str) -> dict:
                         "verification_wait": med("time/verification_wait_s"),
                         "update": med("time/update_s")},
       "verification_busy_s": med("time/verification_busy_s"),
-      "verification_hidden_frac": 1.0 - waited / busy if busy > 0 else 1.0,
+      "verification_span_s": med("time/verification_span_s"),
+      # The share of the verification wall span (first start to last end) the trainer did not wait.
+      "verification_hidden_frac": max(0.0, 1.0 - waited / span) if span > 0 else 1.0,
       "generated_tokens_per_s": batch * FLAGS.new_tokens / iteration,
       "reward_mean": [m["reward/mean"] for m in records],
       "verdicts": {k[len("verdict/"):]: sum(m.get(k, 0) for m in records)
@@ -164,17 +166,13 @@ def ours(mode: str) -> dict:
 
 
 def tunix() -> dict | None:
-  script = os.path.join(os.path.dirname(__file__), "peers", "tunix_grpo.py")
-  if not (FLAGS.tunix and os.path.exists(FLAGS.tunix_python)):
+  if not FLAGS.tunix:
     return None
-  proc = subprocess.run(
-      [FLAGS.tunix_python, script, f"--prompts={FLAGS.tasks}", f"--group={FLAGS.group}",
-       f"--prompt_len={FLAGS.prompt_len - 1}", f"--new_tokens={FLAGS.new_tokens}",
-       f"--beta={FLAGS.kl_beta}", f"--warmup={FLAGS.warmup}", f"--iters={FLAGS.iters}"],
-      capture_output=True, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=7200)
-  if proc.returncode != 0:
-    return {"error": proc.stderr[-2000:]}
-  return json.loads(proc.stdout.strip().splitlines()[-1])
+  return report.run_peer(
+      FLAGS.tunix_python, "tunix_grpo.py",
+      [f"--prompts={FLAGS.tasks}", f"--group={FLAGS.group}", f"--prompt_len={FLAGS.prompt_len - 1}",
+       f"--new_tokens={FLAGS.new_tokens}", f"--beta={FLAGS.kl_beta}", f"--warmup={FLAGS.warmup}",
+       f"--iters={FLAGS.iters}"], timeout_s=7200)
 
 
 def main(argv):
@@ -195,11 +193,7 @@ def main(argv):
       for mode in FLAGS.modes.split(","):
         result[mode]["speedup_vs_tunix"] = peer["seconds"] / result[mode]["seconds"]
   result["machine"]["load_avg_end"] = os.getloadavg()
-  text = json.dumps(result, indent=2)
-  print(text)
-  if FLAGS.out:
-    with open(FLAGS.out, "w") as f:
-      f.write(text + "\n")
+  report.emit(result, FLAGS.out)
 
 
 if __name__ == "__main__":

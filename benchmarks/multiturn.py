@@ -11,12 +11,13 @@ park while their environment steps and resume by extend-prefill, and for a turn-
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 import numpy as np
 from absl import app, flags
+
+from benchmarks import report
 
 flags.DEFINE_integer("episodes", 64, "episodes")
 flags.DEFINE_integer("turns", 4, "turns per episode")
@@ -118,11 +119,7 @@ def main(argv):
   result["turn_barrier"] = _run(RolloutEngine, sampler, False, FLAGS.episodes, FLAGS.turns, sleep_s)
   result["speedup_vs_barrier"] = result["turn_barrier"]["wall_s"] / result["engine"]["wall_s"]
   result["machine"]["load_avg_end"] = os.getloadavg()
-  text = json.dumps(result, indent=2)
-  print(text)
-  if FLAGS.out:
-    with open(FLAGS.out, "w") as f:
-      f.write(text + "\n")
+  report.emit(result, FLAGS.out)
 
 
 if __name__ == "__main__":

@@ -11,15 +11,14 @@ sampling step (our exact top-p vs a sort-based top-p, on the same [batch, vocab]
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import subprocess
-import sys
 import time
 
 import numpy as np
 from absl import app, flags
+
+from benchmarks import report
 
 flags.DEFINE_list("batches", ["16", "64"], "total sequences per generate call (16 prompts x n)")
 flags.DEFINE_integer("prompts", 16, "distinct prompts")
@@ -116,15 +115,10 @@ def transformers_generate(config, prompts: np.ndarray, n: int, new_tokens: int,
 
 
 def tunix(batches: list[int], new_tokens: int) -> dict | None:
-  script = os.path.join(os.path.dirname(__file__), "peers", "tunix_sampler.py")
-  if not (os.path.exists(FLAGS.tunix_python) and os.path.exists(script)):
-    return None
-  proc = subprocess.run([FLAGS.tunix_python, script, f"--batches={','.join(map(str, batches))}", "--runs=1",
-                         f"--new_tokens={new_tokens}"], capture_output=True, text=True,
-                        env={**os.environ, "JAX_PLATFORMS": "cpu"}, timeout=3600)
-  if proc.returncode != 0:
-    return {"error": proc.stderr[-2000:]}
-  return json.loads(proc.stdout.strip().splitlines()[-1])
+  return report.run_peer(
+      FLAGS.tunix_python, "tunix_sampler.py",
+      [f"--batches={','.join(map(str, batches))}", "--runs=1", f"--new_tokens={new_tokens}"],
+      timeout_s=3600)
 
 
 def roofline(config, batch: int, context: int, ceil: dict[str, float]) -> dict[str, float]:
@@ -175,11 +169,7 @@ def main(argv):
         result[key]["speedup_vs_tunix"] = (result[key]["ours"]["new_tokens_per_s"]
                                            / peer[key]["new_tokens_per_s"])
   result["machine"]["load_avg_end"] = os.getloadavg()
-  text = json.dumps(result, indent=2)
-  print(text)
-  if FLAGS.out:
-    with open(FLAGS.out, "w") as f:
-      f.write(text + "\n")
+  report.emit(result, FLAGS.out)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,13 @@ embedding lookup excluded, plus attention) over the best f32 matmul rate measure
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import time
 
 from absl import app, flags
+
+from benchmarks import report
 
 flags.DEFINE_integer("batch", 16, "sequences per step")
 flags.DEFINE_integer("seq", 256, "tokens per sequence")
@@ -130,11 +131,7 @@ def main(argv):
     result["torch"] = {"step_s": t_torch, "tokens_per_s": tokens / t_torch,
                        "gflops": flops_per_step / t_torch / 1e9}
     result["speedup_vs_torch"] = t_torch / t_jax
-  text = json.dumps(result, indent=2)
-  print(text)
-  if FLAGS.out:
-    with open(FLAGS.out, "w") as f:
-      f.write(text + "\n")
+  report.emit(result, FLAGS.out)
 
 
 if __name__ == "__main__":
