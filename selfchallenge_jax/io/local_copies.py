@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from typing import Iterator
+from typing import Callable, Iterator
 
 from etils import epath
 
@@ -33,23 +33,27 @@ def download(path: epath.PathLike, local_dir: str) -> str:
 
 
 @contextlib.contextmanager
-def local_file(path: epath.PathLike) -> Iterator[str]:
+def _local_copy(path: epath.PathLike, copy: Callable[[epath.Path, str], str]) -> Iterator[str]:
+  """`path` itself when local; else what `copy(path, tmp_dir)` returns, removed after the block."""
+  if not is_remote(path):
+    yield os.fspath(path)
+    return
+  with tempfile.TemporaryDirectory(prefix="local_copy_") as tmp:
+    yield copy(epath.Path(path), tmp)
+
+
+def _download_files(path: epath.Path, local_dir: str) -> str:
+  for child in path.iterdir():
+    if child.is_file():
+      download(child, local_dir)
+  return local_dir
+
+
+def local_file(path: epath.PathLike) -> contextlib.AbstractContextManager[str]:
   """A local path holding `path`'s bytes for the duration of the block."""
-  if not is_remote(path):
-    yield os.fspath(path)
-    return
-  with tempfile.TemporaryDirectory(prefix="local_copy_") as tmp:
-    yield download(path, tmp)
+  return _local_copy(path, download)
 
 
-@contextlib.contextmanager
-def local_dir(path: epath.PathLike) -> Iterator[str]:
+def local_dir(path: epath.PathLike) -> contextlib.AbstractContextManager[str]:
   """A local directory holding the files directly under `path` for the duration of the block."""
-  if not is_remote(path):
-    yield os.fspath(path)
-    return
-  with tempfile.TemporaryDirectory(prefix="local_copy_") as tmp:
-    for child in epath.Path(path).iterdir():
-      if child.is_file():
-        download(child, tmp)
-    yield tmp
+  return _local_copy(path, _download_files)
