@@ -68,7 +68,8 @@ class _Scored:
   index: int
   reward: float
   verdict: str
-  seconds: float
+  start: float               # perf_counter at the verification's start and end
+  end: float
   error: BaseException | None = None
 
 
@@ -92,6 +93,12 @@ class BatchRewards:
   verdicts: list[str]
   waited_s: float            # how long collect blocked
   busy_s: float              # summed verification time of the batch (thread-seconds)
+  span_s: float              # wall time from the first verification's start to the last's end
+
+  @property
+  def hidden_frac(self) -> float:
+    """The share of the verification wall span the trainer did not wait for (1 = fully hidden)."""
+    return max(0.0, 1.0 - self.waited_s / self.span_s) if self.span_s > 0 else 1.0
 
 
 class RewardStage:
@@ -124,9 +131,9 @@ class RewardStage:
     t0 = time.perf_counter()
     try:
       reward, verdict = self._reward(task, episode)
-      return _Scored(index, reward, verdict, time.perf_counter() - t0)
+      return _Scored(index, reward, verdict, t0, time.perf_counter())
     except Exception as e:     # re-raised by collect in the caller's thread; the stage lives on
-      return _Scored(index, 0.0, "error", time.perf_counter() - t0, error=e)
+      return _Scored(index, 0.0, "error", t0, time.perf_counter(), error=e)
 
   def _reward(self, task: Any, episode: Episode) -> tuple[float, str]:
     if isinstance(task, CodeAsTask):
@@ -158,7 +165,9 @@ class RewardStage:
       if r.error is not None:
         raise RuntimeError(f"scoring episode {i} of the batch failed: {r.error}") from r.error
     return BatchRewards(np.asarray([r.reward for r in results], np.float32),
-                        [r.verdict for r in results], waited, sum(r.seconds for r in results))
+                        [r.verdict for r in results], waited,
+                        busy_s=sum(r.end - r.start for r in results),
+                        span_s=max(r.end for r in results) - min(r.start for r in results))
 
   def close(self) -> None:
     # Only the board: its reads then return _Closed, which a waiting collect receives and reports.

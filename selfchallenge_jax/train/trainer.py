@@ -147,11 +147,11 @@ class Trainer:
         "episode/turns_mean": float(np.mean(everyone["turns"])),
         "episode/tokens_mean": float(np.mean(everyone["tokens"])),
         "time/sampling_s": sampling_s, "time/verification_wait_s": scored.waited_s,
-        "time/verification_busy_s": scored.busy_s, "time/ref_logprobs_s": t_ref,
+        "time/verification_busy_s": scored.busy_s, "time/verification_span_s": scored.span_s,
+        "time/ref_logprobs_s": t_ref,
         "time/update_s": t_update, "time/iteration_s": iteration_s,
         "throughput/sampled_tokens_per_s": sampled_tokens / max(sampling_s, 1e-9),
-        "verification/hidden_frac": (max(0.0, 1.0 - scored.waited_s / scored.busy_s)
-                                     if scored.busy_s > 0 else 1.0),
+        "verification/hidden_frac": scored.hidden_frac,
         **{f"verdict/{v}": float(sum(x == v for x in verdicts)) for v in set(verdicts)},
         **prep.metrics(), **update_metrics,
     }

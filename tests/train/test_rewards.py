@@ -48,6 +48,9 @@ def test_out_of_order_episodes_come_back_in_batch_order(pool):
   assert result.rewards.tolist() == [1.0, 0.0, 1.0, 1.0, 0.0, 0.0]
   assert result.verdicts == ["passed", "failed", "passed", "passed", "failed", "failed"]
   assert result.busy_s > 0
+  # Episodes arrived 10 ms apart: the verifications span at least the 50 ms between first and last.
+  assert result.span_s >= 0.05
+  assert 0.0 <= result.hidden_frac <= 1.0
   stage.close()
 
 
