@@ -27,6 +27,7 @@ from selfchallenge_jax.pipeline.train_phase import make_run_algorithm
 from selfchallenge_jax.rl.grpo import RolloutBatch
 from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.sampling import decode as dec
+from selfchallenge_jax.sharding.mesh_jit import mesh_jit
 from selfchallenge_jax.sharding.rules import logical_to_spec, tree_shardings
 from selfchallenge_jax.train.update_step import UpdatePrograms, batch_shardings
 
@@ -135,9 +136,10 @@ class RunPrograms:
       return dec.extend_rows(params, state, row_ids, tokens, num_new, reset, settings, model)
     state = self.decode_state()
     state_sh = jax.tree.map(lambda x: x.sharding, state)
-    fn = jax.jit(run, in_shardings=(sampling_param_shardings(model, self.mesh), state_sh, rep, rep,
-                                    rep, rep, rep),
-                 out_shardings=state_sh, donate_argnums=1)
+    fn = mesh_jit(run, self.mesh,
+                  in_shardings=(sampling_param_shardings(model, self.mesh), state_sh, rep, rep,
+                                rep, rep, rep),
+                  out_shardings=state_sh, donate_argnums=1)
 
     def arg(shape, dtype):
       return jax.ShapeDtypeStruct(shape, dtype, sharding=rep)
@@ -158,6 +160,7 @@ class RunPrograms:
     state = self.decode_state()
     state_sh = jax.tree.map(lambda x: x.sharding, state)
     out = NamedSharding(self.mesh, logical_to_spec(("batch", None), (B, steps), self.mesh))
-    fn = jax.jit(run, in_shardings=(sampling_param_shardings(model, self.mesh), state_sh),
-                 out_shardings=(state_sh, out, out, out), donate_argnums=1)
+    fn = mesh_jit(run, self.mesh,
+                  in_shardings=(sampling_param_shardings(model, self.mesh), state_sh),
+                  out_shardings=(state_sh, out, out, out), donate_argnums=1)
     return Program("decode", fn, (self.sampling_params(), state))

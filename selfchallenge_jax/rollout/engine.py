@@ -31,6 +31,7 @@ from selfchallenge_jax.model.partitioning import sampling_param_shardings
 from selfchallenge_jax.rollout import episode as ep
 from selfchallenge_jax.sampling import decode as dec
 from selfchallenge_jax.sampling.sampler import Sampler, prompt_bucket, slot_key_data
+from selfchallenge_jax.sharding.mesh_jit import mesh_jit
 from selfchallenge_jax.tokenizer.chat_base import ChatFormat
 from selfchallenge_jax.tokenizer.tool_calls import ToolCall
 
@@ -99,9 +100,10 @@ class RolloutEngine:
       return jax.jit(run, donate_argnums=1)
     state_sh = s._shardings(jax.eval_shape(self._init_fn))
     rep = NamedSharding(s.mesh, P())
-    return jax.jit(run, in_shardings=(sampling_param_shardings(config, s.mesh), state_sh, rep, rep,
-                                      rep, rep, rep),
-                   out_shardings=state_sh, donate_argnums=1)
+    return mesh_jit(run, s.mesh,
+                    in_shardings=(sampling_param_shardings(config, s.mesh), state_sh, rep, rep,
+                                  rep, rep, rep),
+                    out_shardings=state_sh, donate_argnums=1)
 
   # ---- host loop ------------------------------------------------------------------------------
   def run(self, specs: Sequence[ep.EpisodeSpec], seed: int = 0,

@@ -22,6 +22,7 @@ from jax.sharding import Mesh, NamedSharding
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.partitioning import reshard_for_sampling, sampling_param_shardings
 from selfchallenge_jax.sampling import decode as dec
+from selfchallenge_jax.sharding.mesh_jit import mesh_jit
 from selfchallenge_jax.sharding.rules import logical_to_spec, tree_shardings
 
 MIN_BUCKET = 16
@@ -102,8 +103,9 @@ class Sampler:
                                                      self.cache_dtype))
     per_slot = [self._batch_sharding(s) for s in [(P, 1), (P,), (B, 2), (B,), (B,), (B,),
                                                   (B, self.max_stop_ids)]]
-    return jax.jit(start, in_shardings=(sampling_param_shardings(config, self.mesh), *per_slot),
-                   out_shardings=self._shardings(abstract))
+    return mesh_jit(start, self.mesh,
+                    in_shardings=(sampling_param_shardings(config, self.mesh), *per_slot),
+                    out_shardings=self._shardings(abstract))
 
   @functools.lru_cache(maxsize=64)
   def _decode_fn(self, batch_size: int, num_steps: int):
@@ -118,8 +120,9 @@ class Sampler:
                                                      self.max_stop_ids, self.cache_dtype))
     state_sh = self._shardings(abstract)
     out = self._batch_sharding((batch_size, num_steps))
-    return jax.jit(run, in_shardings=(sampling_param_shardings(config, self.mesh), state_sh),
-                   out_shardings=(state_sh, out, out, out), donate_argnums=1)
+    return mesh_jit(run, self.mesh,
+                    in_shardings=(sampling_param_shardings(config, self.mesh), state_sh),
+                    out_shardings=(state_sh, out, out, out), donate_argnums=1)
 
   # ---- API -----------------------------------------------------------------------------------
   def validate(self, prompts: Sequence[Sequence[int]], stop_ids: Sequence[int],
