@@ -3,9 +3,9 @@
 Per program: per-chip memory from the compiled program (arguments, outputs, aliased donations,
 temporaries, code) plus the buffers the trainer keeps alive beside it (train state, the sampler's
 params copy, reference params), and per-chip FLOPs / HBM bytes from cost analysis, extrapolated
-over layers with unrolled 1- and 2-layer probes (roofline.py says why). Bars: every phase fits
-in (1 - HEADROOM) of the chip's HBM; the update's FLOPs are within FLOPS_TOLERANCE of
-6 x matmul params x tokens + attention.
+over layers with unrolled 1- and 2-layer probes compiled without windowed einsums (roofline.py and
+PROBE_COMPILER_OPTIONS say why). Bars: every phase fits in (1 - HEADROOM) of the chip's HBM; the
+update's FLOPs are within FLOPS_TOLERANCE of 6 x matmul params x tokens + attention.
 """
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ from selfchallenge_jax.sharding.mesh import MESH_AXES
 
 HEADROOM = 0.10
 FLOPS_TOLERANCE = 0.15
+
+# The FLOP/byte probes compile without XLA:TPU's windowed einsums. With them, an FSDP all-gather +
+# matmul becomes a loop over weight chunks (`windowed_dot_general` while loops, one iteration per
+# fsdp shard) and cost analysis counts each loop body once: the 8B update on v5p-64 read 0.71 of
+# its FLOPs that way. The same matmuls without the loop are counted whole; memory is still
+# measured on the program as the run compiles it (default options).
+PROBE_COMPILER_OPTIONS = {"xla_tpu_enable_windowed_einsum_for_all_gather": False,
+                          "xla_tpu_enable_windowed_einsum_for_reduce_scatter": False}
 
 
 @dataclasses.dataclass
@@ -193,7 +201,8 @@ def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_
       log(f"[aot] {config_name}: {name} does not fit: {errors[name]}")
       continue
     looped = _cost(compiled)
-    one, two = (_cost(getattr(p, name)().lower().compile()) for p in probes)
+    one, two = (_cost(getattr(p, name)().lower().compile(compiler_options=PROBE_COMPILER_OPTIONS))
+                for p in probes)
     L = plan.model.num_layers
     expected, work = _expected(name, plan)
     report = ProgramReport(
