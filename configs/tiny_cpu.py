@@ -23,7 +23,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict(dict(
       preset="tiny", d_model=128, num_layers=4, num_heads=4, num_kv_heads=2, mlp_dim=384,
       max_seq_len=4096, param_dtype="float32", compute_dtype="float32", remat=False))
-  c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=1024, path=""))   # path: use a file
+  # 4096 pieces: the Llama 3.1 tool-schema system prompt is ~1000 tokens (1400 at 1024 pieces), so
+  # more demos fit the 2048-token context and SFT steps attend over shorter sequences.
+  c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=4096, path=""))   # path: use a file
 
   c.bootstrap = ml_collections.ConfigDict(dict(
       executor_demos_per_family=48, challenger_demos_per_family=16, steps=120, batch_size=4,
