@@ -44,6 +44,7 @@ class EngineStats:
   env_wait_s: float = 0.0      # host idle, waiting for environment steps
   decode_steps: int = 0
   sampled_tokens: int = 0
+  extends: int = 0             # extend-prefill calls (each reads every weight once)
 
   @property
   def device_fraction(self) -> float:
@@ -121,6 +122,7 @@ class RolloutEngine:
     in_env: dict[int, cf.Future] = {}
     to_env: list[int] = []          # slots whose turn ended, not yet handed to a worker
     decoding: set[int] = set()
+    held_chunks = 0                 # decode chunks run while `pending` waited
     results: dict[int, ep.Episode] = {}
     key_data = np.zeros((self.num_slots, 2), np.uint32)
 
@@ -150,15 +152,31 @@ class RolloutEngine:
           del in_env[slot]
           self._apply_step(slot, future.result(), slots, pending, end)
 
-      # The barrier baseline keeps the device idle while any environment is stepping.
+      # The barrier baseline keeps the device idle while any environment is stepping. The engine
+      # waits only while more slots are in their environments than decoding or extending: a
+      # decode step costs the same however few slots are active, so a thin chunk would be wasted.
+      # It waits for the first returns, never for the slowest environment.
+      while self.overlap and in_env and len(decoding) + len(pending) < len(in_env):
+        t0 = time.perf_counter()
+        cf.wait(list(in_env.values()), return_when=cf.FIRST_COMPLETED)
+        self.stats.env_wait_s += time.perf_counter() - t0
+        for slot, future in list(in_env.items()):
+          if future.done():
+            del in_env[slot]
+            self._apply_step(slot, future.result(), slots, pending, end)
       device_free = self.overlap or not in_env
-      if pending and device_free:                               # 2. one batched extend
+      # An extend reads every weight however few rows it carries: while others decode, rows that
+      # come back from their environments wait up to one decode chunk and extend together.
+      batch_up = bool(decoding) and held_chunks == 0 and 4 * len(pending) < len(decoding)
+      if pending and device_free and not batch_up:              # 2. one batched extend
         t0 = time.perf_counter()
         state = self._extend(state, pending, slots, key_data)
         jax.block_until_ready(state.active)
         self.stats.extend_s += time.perf_counter() - t0
+        self.stats.extends += 1
         decoding.update(pending)
         pending.clear()
+        held_chunks = 0
 
       ran_decode = bool(decoding) and device_free
       if ran_decode:                                            # 3. a decode chunk
@@ -169,6 +187,7 @@ class RolloutEngine:
         active, finish = np.asarray(state.active), np.asarray(state.finish)
         self.stats.decode_s += time.perf_counter() - t0
         self.stats.decode_steps += int(valid.any(axis=0).sum())
+        held_chunks += bool(pending)
         for slot in sorted(decoding):
           _, buf = slots[slot]
           n = int(valid[slot].sum())
