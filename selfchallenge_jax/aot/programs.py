@@ -8,10 +8,9 @@ params to exist): prefill = extend_rows over all slots, decode = one decode chun
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -39,11 +38,9 @@ class Program:
   name: str
   fn: Any                  # a jax.jit-wrapped function
   args: tuple[Any, ...]    # ShapeDtypeStructs with shardings
-  mesh_context: Callable[[], Any] = contextlib.nullcontext   # what the caller runs it under
 
   def lower(self):
-    with self.mesh_context():
-      return self.fn.lower(*self.args)
+    return self.fn.lower(*self.args)
 
 
 def with_shardings(tree: Any, shardings: Any) -> Any:
@@ -109,16 +106,14 @@ class RunPrograms:
     batch = self.rollout_batch()
     key = (jax.tree.structure(batch), tuple(x.shape for x in jax.tree.leaves(batch)))
     fn = self.updates._update_fn(key, batch)     # the trainer's own jit of algorithm.update
-    return Program("update", fn, (self.train_state(), batch),
-                   lambda: jax.set_mesh(self.mesh))
+    return Program("update", fn, (self.train_state(), batch))
 
   def ref_logprobs(self) -> Program:
     batch = self.rollout_batch()
     picked = batch.logit_positions
     fn = self.updates._ref_fn(batch.tokens.shape, None if picked is None else picked.shape)
     return Program("ref_logprobs", fn, (self.ref_params(), batch.tokens, batch.positions,
-                                        batch.attention_mask, picked),
-                   lambda: jax.set_mesh(self.mesh))
+                                        batch.attention_mask, picked))
 
   # ---- sampler side ----------------------------------------------------------------------------
   def decode_state(self):

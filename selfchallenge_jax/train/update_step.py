@@ -16,6 +16,7 @@ from selfchallenge_jax.model.partitioning import param_shardings
 from selfchallenge_jax.rl.algorithms import Algorithm
 from selfchallenge_jax.rl.grpo import RolloutBatch
 from selfchallenge_jax.rl.logprobs import token_logprobs
+from selfchallenge_jax.sharding.mesh_jit import mesh_jit
 from selfchallenge_jax.sharding.rules import logical_to_spec
 
 
@@ -43,15 +44,12 @@ class UpdatePrograms:
 
   def update(self, state: TrainState, batch: RolloutBatch) -> tuple[TrainState, dict[str, Any]]:
     key = (jax.tree.structure(batch), tuple(x.shape for x in jax.tree.leaves(batch)))
-    fn = self._update_fn(key, batch)
-    with jax.set_mesh(self.mesh):
-      return fn(state, batch)
+    return self._update_fn(key, batch)(state, batch)
 
   def ref_logprobs(self, ref_params: Any, batch: RolloutBatch) -> jax.Array:
     picked = batch.logit_positions
     fn = self._ref_fn(batch.tokens.shape, None if picked is None else picked.shape)
-    with jax.set_mesh(self.mesh):
-      return fn(ref_params, batch.tokens, batch.positions, batch.attention_mask, picked)
+    return fn(ref_params, batch.tokens, batch.positions, batch.attention_mask, picked)
 
   def _update_fn(self, key, batch: RolloutBatch):
     """One compiled update per batch structure and shape (lengths are bucketed upstream)."""
@@ -60,8 +58,9 @@ class UpdatePrograms:
 
       def update(state, batch):
         return algorithm.update(state, batch, optimizer, config)
-      self._cache[key] = jax.jit(
-          update, in_shardings=(self.state_shardings, batch_shardings(batch, self.mesh)),
+      self._cache[key] = mesh_jit(
+          update, self.mesh,
+          in_shardings=(self.state_shardings, batch_shardings(batch, self.mesh)),
           out_shardings=(self.state_shardings, NamedSharding(self.mesh, P())), donate_argnums=0)
     return self._cache[key]
 
@@ -74,5 +73,6 @@ class UpdatePrograms:
 
     def ref(params, tokens, positions, mask, logit_positions):
       return token_logprobs(params, tokens, positions, mask, config, logit_positions)[0]
-    return jax.jit(ref, in_shardings=(param_shardings(config, self.mesh), batch, batch, batch,
-                                      picked), out_shardings=batch)
+    return mesh_jit(ref, self.mesh,
+                    in_shardings=(param_shardings(config, self.mesh), batch, batch, batch, picked),
+                    out_shardings=batch)
