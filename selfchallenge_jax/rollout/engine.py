@@ -126,6 +126,12 @@ class RolloutEngine:
     results: dict[int, ep.Episode] = {}
     key_data = np.zeros((self.num_slots, 2), np.uint32)
 
+    def collect_env_steps() -> None:
+      for slot, future in list(in_env.items()):
+        if future.done():
+          del in_env[slot]
+          self._apply_step(slot, future.result(), slots, pending, end)
+
     def end(slot: int, reason: str) -> None:
       index, buf = slots[slot]
       results[index] = buf.finish(reason)
@@ -147,10 +153,7 @@ class RolloutEngine:
             continue
           pending[slot] = (rendered.ids, True)
 
-      for slot, future in list(in_env.items()):                # 4b. collect environment steps
-        if future.done():
-          del in_env[slot]
-          self._apply_step(slot, future.result(), slots, pending, end)
+      collect_env_steps()                                       # 4b. collect environment steps
 
       # The barrier baseline keeps the device idle while any environment is stepping. The engine
       # waits only while more slots are in their environments than decoding or extending: a
@@ -160,10 +163,7 @@ class RolloutEngine:
         t0 = time.perf_counter()
         cf.wait(list(in_env.values()), return_when=cf.FIRST_COMPLETED)
         self.stats.env_wait_s += time.perf_counter() - t0
-        for slot, future in list(in_env.items()):
-          if future.done():
-            del in_env[slot]
-            self._apply_step(slot, future.result(), slots, pending, end)
+        collect_env_steps()
       device_free = self.overlap or not in_env
       # An extend reads every weight however few rows it carries: while others decode, rows that
       # come back from their environments wait up to one decode chunk and extend together.
