@@ -47,6 +47,11 @@ class LlamaConfig:
   # Unroll the layer loop instead of lax.scan / fori_loop. Off for training (one compiled layer
   # body); the AOT check unrolls small probes because XLA's cost analysis counts a loop body once.
   unroll_layers: bool = False
+  # Causal attention of the training forward in query blocks of this many tokens, each attending
+  # only to the keys up to its own end: exact (the causal mask zeroes the rest), about half the
+  # attention work at long sequences, and score tiles that stay in cache. 4x faster attention
+  # forward+backward on XLA:CPU at 2048 tokens with 128-token blocks. 0 = one block (the full square).
+  attention_query_block: int = 0
   bos_id: int = 1
   eos_id: int = 2
 
@@ -62,6 +67,9 @@ class LlamaConfig:
                        "set head_dim explicitly")
     if self.resolved_head_dim % 2:
       raise ValueError(f"head_dim must be even for RoPE, got {self.resolved_head_dim}")
+    if self.attention_query_block < 0:
+      raise ValueError("LlamaConfig.attention_query_block must be >= 0 (0 = one block), got "
+                       f"{self.attention_query_block}")
     if self.remat_policy not in REMAT_POLICIES:
       raise ValueError(f"LlamaConfig.remat_policy={self.remat_policy!r}; expected one of "
                        f"{REMAT_POLICIES}")

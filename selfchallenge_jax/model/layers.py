@@ -51,11 +51,19 @@ def _output(p: dict[str, Any], out: jax.Array, config: LlamaConfig) -> jax.Array
   return constrain(y, ("batch", "seq", "act_embed"))
 
 
-def attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
-              inv_freq: np.ndarray, config: LlamaConfig) -> jax.Array:
-  """Self-attention over the sequence itself; mask bool [B, T, T]."""
+def causal_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
+                     inv_freq: np.ndarray, config: LlamaConfig) -> jax.Array:
+  """Self-attention over the sequence itself; mask bool [B, T, T], causal by index (no query
+  attends to a later row), which lets config.attention_query_block skip the masked-out keys."""
   q, k, v = _project_qkv(p, x, positions, inv_freq, config)
-  return _output(p, _attend(q, k, v, mask, config), config)
+  T, block = x.shape[1], config.attention_query_block
+  if not block or block >= T:
+    return _output(p, _attend(q, k, v, mask, config), config)
+  outs = []
+  for start in range(0, T, block):
+    end = min(start + block, T)
+    outs.append(_attend(q[:, start:end], k[:, :end], v[:, :end], mask[:, start:end, :end], config))
+  return _output(p, jnp.concatenate(outs, axis=1), config)
 
 
 def cached_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,

@@ -120,9 +120,8 @@ def hidden_states(params: Params, tokens: jax.Array, positions: jax.Array,
   mask = causal[None] & attention_mask[:, None, :].astype(bool)            # [B, T(q), T(k)]
 
   def block(x, layer):
-    x = x + layers.attention(layer["attn"], layers.rms_norm(x, layer["attn_norm"]["scale"],
-                                                            config.norm_eps),
-                             positions, mask, inv_freq, config)
+    normed = layers.rms_norm(x, layer["attn_norm"]["scale"], config.norm_eps)
+    x = x + layers.causal_attention(layer["attn"], normed, positions, mask, inv_freq, config)
     x = x + layers.mlp(layer["mlp"], layers.rms_norm(x, layer["mlp_norm"]["scale"], config.norm_eps),
                        config)
     return constrain(x, ("batch", "seq", "act_embed")), None

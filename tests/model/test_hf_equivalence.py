@@ -31,10 +31,12 @@ def _batch(vocab, padding, seed=0):
 
 @pytest.mark.parametrize("style", sorted(STYLES))
 @pytest.mark.parametrize("padding", ["left", "right"])
-def test_logits_match_transformers(tmp_path, style, padding):
+@pytest.mark.parametrize("query_block", [0, 5])     # 5: blocks of 5, 5 and 2 of the 12 tokens
+def test_logits_match_transformers(tmp_path, style, padding, query_block):
   hf = make_hf_llama(style)
   hf.save_pretrained(tmp_path)
   config, params = import_hf(tmp_path)
+  config = config.replace(attention_query_block=query_block)
   tokens, mask, positions = _batch(config.vocab_size, padding)
   ours = np.asarray(llama.forward(params, tokens, positions, mask.astype(bool), config))
   ref = hf_logits(hf, tokens, mask, positions)

@@ -1,4 +1,4 @@
-"""The remat_policy and unroll_layers fields: same numbers as the defaults, less recompute."""
+"""The remat_policy, unroll_layers and attention_query_block fields: same numbers as the defaults."""
 
 import jax
 import jax.numpy as jnp
@@ -36,6 +36,11 @@ def test_unknown_policy_is_a_clear_error():
     get_config("tiny", remat_policy="save_everything")
 
 
+def test_negative_query_block_is_a_clear_error():
+  with pytest.raises(ValueError, match="attention_query_block must be >= 0"):
+    get_config("tiny", attention_query_block=-1)
+
+
 @pytest.fixture(scope="module")
 def reference():
   base = get_config("tiny")
@@ -48,6 +53,8 @@ def reference():
     dict(remat=True, remat_policy="dots_with_no_batch_dims_saveable"),
     dict(remat=True, unroll_layers=True),
     dict(unroll_layers=True),
+    dict(attention_query_block=5),                       # T=16: blocks of 5, 5, 5 and 1
+    dict(attention_query_block=4, remat=True),
 ])
 def test_gradients_match_no_remat_scan(reference, overrides):
   base, params, args, want = reference
