@@ -86,13 +86,13 @@ def _prepare_rft(rewards: np.ndarray, group_size: int, *, success_reward: float)
 
 def _rft_loss(params: Any, batch: RolloutBatch, model_config: LlamaConfig):
   return sft_loss(params, batch.tokens, batch.positions, batch.attention_mask, batch.loss_mask,
-                  model_config)
+                  model_config, batch.logit_positions)
 
 
 def _rft_update(state: TrainState, batch: RolloutBatch, optimizer: optax.GradientTransformation,
                 model_config: LlamaConfig):
-  return sft_update(state, (batch.tokens, batch.positions, batch.attention_mask, batch.loss_mask),
-                    optimizer, model_config)
+  return sft_update(state, (batch.tokens, batch.positions, batch.attention_mask, batch.loss_mask,
+                            batch.logit_positions), optimizer, model_config)
 
 
 def make_algorithm(name: str, **overrides: Any) -> Algorithm:

@@ -14,9 +14,14 @@ from selfchallenge_jax.rl.logprobs import token_logprobs
 
 
 def sft_loss(params: Any, tokens: jax.Array, positions: jax.Array, attention_mask: jax.Array,
-             loss_mask: jax.Array, config: LlamaConfig) -> tuple[jax.Array, dict[str, jax.Array]]:
-  """Token-mean negative log-likelihood over loss_mask [B, T-1] (1 = a token the model wrote)."""
-  logprobs, _ = token_logprobs(params, tokens, positions, attention_mask, config)
+             loss_mask: jax.Array, config: LlamaConfig,
+             logit_positions: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """Token-mean negative log-likelihood over loss_mask [B, T-1] (1 = a token the model wrote).
+
+  logit_positions: optional [B, K], every t where loss_mask is 1 (-1 = padding; see
+  rl/logprobs.token_logprobs): the LM head then runs on those positions only.
+  """
+  logprobs, _ = token_logprobs(params, tokens, positions, attention_mask, config, logit_positions)
   weights = loss_mask.astype(jnp.float32)
   count = jnp.maximum(weights.sum(), 1.0)
   loss = -(logprobs * weights).sum() / count
@@ -25,8 +30,10 @@ def sft_loss(params: Any, tokens: jax.Array, positions: jax.Array, attention_mas
 
 def sft_update(state: TrainState, batch: tuple[jax.Array, ...],
                optimizer: optax.GradientTransformation, config: LlamaConfig):
-  """One optimizer step on batch = (tokens, positions, attention_mask, loss_mask)."""
-  grads, metrics = jax.grad(sft_loss, has_aux=True)(state.params, *batch, config)
+  """One optimizer step on batch = (tokens, positions, attention_mask, loss_mask[, logit_positions])."""
+  tokens, positions, attention_mask, loss_mask, *logit_positions = batch
+  grads, metrics = jax.grad(sft_loss, has_aux=True)(
+      state.params, tokens, positions, attention_mask, loss_mask, config, *logit_positions)
   updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
   metrics["grad_norm"] = optax.tree.norm(grads)

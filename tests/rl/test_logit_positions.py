@@ -8,6 +8,7 @@ import pytest
 
 from selfchallenge_jax.rl.grpo import GRPOConfig, grpo_loss
 from selfchallenge_jax.rl.logprobs import logit_positions_from_mask, token_logprobs
+from selfchallenge_jax.rl.sft import sft_loss
 from selfchallenge_jax.rollout.episode import Episode
 from selfchallenge_jax.train.rollout_batch import make_rollout_batch
 from test_grpo_model import B, T, _batch
@@ -40,6 +41,18 @@ def test_grpo_loss_and_grads_unchanged(tiny):
   np.testing.assert_allclose(loss2, loss, rtol=1e-5, atol=1e-7)
   for k in ("kl", "entropy", "ratio_mean"):
     np.testing.assert_allclose(metrics2[k], metrics[k], rtol=1e-5, atol=1e-7)
+  for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(grads2)):
+    np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
+def test_sft_loss_and_grads_unchanged(tiny):
+  config, params = tiny
+  batch = _batch()
+  args = (batch.tokens, batch.positions, batch.attention_mask, batch.loss_mask, config)
+  fn = jax.jit(jax.value_and_grad(sft_loss, has_aux=True), static_argnums=5)
+  (loss, _), grads = fn(params, *args)
+  (loss2, _), grads2 = fn(params, *args, logit_positions_from_mask(batch.loss_mask, 8))
+  np.testing.assert_allclose(loss2, loss, rtol=1e-5, atol=1e-7)
   for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(grads2)):
     np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
 
