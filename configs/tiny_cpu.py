@@ -22,7 +22,8 @@ def get_config() -> ml_collections.ConfigDict:
 
   c.model = ml_collections.ConfigDict(dict(
       preset="tiny", d_model=128, num_layers=4, num_heads=4, num_kv_heads=2, mlp_dim=384,
-      max_seq_len=4096, param_dtype="float32", compute_dtype="float32", remat=False))
+      max_seq_len=4096, param_dtype="float32", compute_dtype="float32", remat=False,
+      attention_query_block=128))
   # 4096 pieces: the Llama 3.1 tool-schema system prompt is ~1000 tokens (1400 at 1024 pieces), so
   # more demos fit the 2048-token context and SFT steps attend over shorter sequences.
   c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=4096, path=""))   # path: use a file
@@ -38,9 +39,11 @@ def get_config() -> ml_collections.ConfigDict:
   c.eval = ml_collections.ConfigDict(dict(tasks_per_family=12, k=2, seed=900_000))
   # backend: policy (the model being trained) | endpoint (OpenAI-compatible server) | scripted
   # (a challenger that is always right: for tests and upper-bound runs).
+  # The scripted challenger demos' final record is up to ~420 tokens and a whole episode up to
+  # ~560 sampled tokens: the turn and episode budgets must hold them, or records are cut off.
   c.challenge = ml_collections.ConfigDict(dict(
       tasks_per_family=24, seed=500_000, backend="policy", endpoint_url="", endpoint_model="",
-      max_turn_tokens=320, max_episode_tokens=640))
+      max_turn_tokens=512, max_episode_tokens=640))
   c.rl = ml_collections.ConfigDict(dict(
       algorithm="grpo", steps=12, tasks_per_batch=4, group_size=4, lr=1e-3, warmup_steps=2,
       weight_decay=0.0, clip_norm=1.0, grad_accum_steps=1, kl_beta=0.0, clip_eps_low=0.2,

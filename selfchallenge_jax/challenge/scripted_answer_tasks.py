@@ -85,8 +85,10 @@ def answer_task_fields(task: BenchmarkTask) -> dict[str, Any]:
     raise ValueError(f"benchmark task {task.task_id} has no expected answer or solution")
   tools = [dict(a) for a in task.solution if a["name"] != RESPOND]
   answer = lambda value: {"name": RESPOND, "arguments": {"content": f"Answer: {value}"}}
-  failures = [tools + [answer(value)] for value in wrong_answers(task.expected_answer)]
-  failures.append(list(tools))       # did the work but never answered
+  # The verifier reads only the final answer, so a failure case is the wrong answer alone (or
+  # none): replaying the tool calls in each case would only triple the record a model must write.
+  failures = [[answer(value)] for value in wrong_answers(task.expected_answer)]
+  failures.append([])                # never answered
   return {"instruction": task.instruction.strip(), "verifier": answer_verifier(task.expected_answer),
           "solution": [dict(a) for a in task.solution], "failure_cases": failures,
           "exploration": tools}
