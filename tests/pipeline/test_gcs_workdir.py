@@ -298,7 +298,10 @@ def test_gs_workdir_run_killed_resumed_and_exported(emulator, tmp_path):
   # The HF export on gs:// loads back: in transformers (from a local copy) and in our importer,
   # both equal to the final train checkpoint.
   config, params, _ = load_params_on_host(f"{workdir}/checkpoints/train")
-  hf_config, imported = import_hf(f"{workdir}/hf")
+  # config.json holds the architecture only; how to run it (here the query block) is the importer's
+  # override, as a user importing for a run would pass it.
+  hf_config, imported = import_hf(f"{workdir}/hf",
+                                  attention_query_block=config.attention_query_block)
   assert hf_config.replace(head_dim=None) == config.replace(head_dim=None)
   jax.tree.map(np.testing.assert_array_equal, imported, params)
   with local_dir(f"{workdir}/hf") as hf_dir:
