@@ -28,9 +28,14 @@ def get_config() -> ml_collections.ConfigDict:
   # more demos fit the 2048-token context and SFT steps attend over shorter sequences.
   c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=4096, path=""))   # path: use a file
 
+  # demo_task_seeds: executor demos come from task seeds demo_seed .. demo_seed + 7 (eight web
+  # sites, not one: a single site's URLs are all a model could learn from it).
+  # copy_steps: synthetic copy batches (pipeline/copy_pretrain.py) before the demos. Off by default:
+  # 300 steps cost ~8 min here; they lower the validation NLL a lot but solve no task yet (RESULTS.md).
   c.bootstrap = ml_collections.ConfigDict(dict(
       executor_demos_per_family=48, challenger_demos_per_family=16, steps=120, batch_size=4,
-      lr=3e-3, warmup_steps=10, max_len=2048, demo_seed=1))
+      lr=3e-3, warmup_steps=10, max_len=2048, demo_seed=1, demo_task_seeds=8,
+      copy_steps=0, copy_batch_size=32, copy_len=256))
 
   c.sampling = ml_collections.ConfigDict(dict(
       cache_len=2048, num_slots=16, chunk_steps=16, temperature=1.0, top_p=1.0, max_turns=6,

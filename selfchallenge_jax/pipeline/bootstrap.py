@@ -2,6 +2,8 @@
 
 This is the miniature's stand-in for an instruct model: deliberately under-trained (a few minutes
 of SFT on a few dozen demos per family) so self-challenging training has room to improve it.
+Optionally (`bootstrap.copy_steps`) a synthetic copy stage comes first (pipeline/copy_pretrain.py):
+the stand-in for the pretraining an instruct model would have had.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from selfchallenge_jax.checkpoint.train_state import TrainState
 from selfchallenge_jax.model import init_params
 from selfchallenge_jax.pipeline import demos as demo_lib
 from selfchallenge_jax.pipeline.context import RunContext
+from selfchallenge_jax.pipeline.copy_pretrain import copy_batch
 from selfchallenge_jax.pipeline.progress import Progress
 from selfchallenge_jax.rl.logprobs import logit_positions_from_mask
 from selfchallenge_jax.rl.optimizer import make_optimizer
@@ -63,7 +66,8 @@ def _batch(examples, indices, max_len: int, head_width: int):
 def run_bootstrap(ctx: RunContext) -> dict:
   cfg = ctx.config.bootstrap
   t0 = time.time()
-  executor = demo_lib.executor_demos(ctx.families, cfg.executor_demos_per_family, cfg.demo_seed)
+  executor = demo_lib.executor_demos(ctx.families, cfg.executor_demos_per_family, cfg.demo_seed,
+                                     num_seeds=cfg.demo_task_seeds)
   challenger = demo_lib.challenger_demos(ctx.families, cfg.challenger_demos_per_family,
                                          cfg.demo_seed)
   chats = executor + challenger
@@ -78,13 +82,25 @@ def run_bootstrap(ctx: RunContext) -> dict:
   logging.info("bootstrap: %d executor + %d challenger demos, %d tokens", len(executor),
                len(challenger), sum(len(e[0]) for e in examples))
 
-  optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, cfg.steps - 1),
-                                total_steps=cfg.steps)
+  # One schedule over both stages: the copy stage (0 steps by default) then the demos.
+  total_steps = cfg.copy_steps + cfg.steps
+  optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, total_steps - 1),
+                                total_steps=total_steps)
   key = jax.random.key(ctx.config.seed)
   state = TrainState.create(init_params(config, key), optimizer, jax.random.fold_in(key, 1))
   step_fn = jax.jit(lambda s, *b: sft_update(s, b, optimizer, config), donate_argnums=0)
-  head_width = prompt_bucket(max(int(role[1:].sum()) for _, role in examples), cfg.max_len)
   rng = np.random.default_rng(ctx.config.seed)
+  copy_losses = []
+  if cfg.copy_steps:
+    pool = np.concatenate([ids for ids, _ in examples])
+    progress = Progress("bootstrap copy", cfg.copy_steps)
+    for step in range(cfg.copy_steps):
+      batch = copy_batch(pool, rng, batch_size=cfg.copy_batch_size, length=cfg.copy_len,
+                         bos_id=config.bos_id)
+      state, metrics = step_fn(state, *batch)
+      copy_losses.append(float(metrics["loss"]))
+      progress.update(step + 1, loss=copy_losses[-1])
+  head_width = prompt_bucket(max(int(role[1:].sum()) for _, role in examples), cfg.max_len)
   progress = Progress("bootstrap SFT", cfg.steps)
   losses = []
   for step in range(cfg.steps):
@@ -93,8 +109,10 @@ def run_bootstrap(ctx: RunContext) -> dict:
     losses.append(float(metrics["loss"]))
     progress.update(step + 1, loss=losses[-1])
   with Checkpointer(ctx.path("checkpoints", "bootstrap"), max_to_keep=1) as ckpt:
-    ckpt.save_params(cfg.steps, state.params, {"model_config": config.to_dict(),
+    ckpt.save_params(total_steps, state.params, {"model_config": config.to_dict(),
                                                "phase": "bootstrap"})
   return {"executor_demos": len(executor), "challenger_demos": len(challenger),
+          "copy_steps": cfg.copy_steps,
+          "copy_final_loss": float(np.mean(copy_losses[-5:])) if copy_losses else None,
           "sft_steps": cfg.steps, "first_loss": losses[0], "final_loss": float(np.mean(losses[-5:])),
           "vocab_size": config.vocab_size, "seconds": time.time() - t0}

@@ -28,11 +28,22 @@ class DemoChat:
   tools: list[dict[str, Any]]
 
 
-def executor_demos(families: Sequence[str], per_family: int, seed: int) -> list[DemoChat]:
+def executor_demos(families: Sequence[str], per_family: int, seed: int,
+                   num_seeds: int = 1) -> list[DemoChat]:
+  """`per_family` solved tasks per family, drawn from task seeds seed .. seed + num_seeds - 1.
+
+  One seed is one environment instance (one web site, one travel database): demos from a single
+  seed teach that instance's URLs and names, which held-out seeds do not share.
+  """
+  if not 1 <= num_seeds <= max(per_family, 1):
+    raise ValueError(f"num_seeds must be in [1, per_family={per_family}], got {num_seeds}")
   chats = []
-  for family, tasks in builtin_task_sets({f: per_family for f in families}, seed).items():
-    for demo in expert_demonstrations(tasks):
-      chats.append(DemoChat("executor", family, demo.messages, demo.tools))
+  for family in families:
+    counts = [per_family // num_seeds + (j < per_family % num_seeds) for j in range(num_seeds)]
+    for j, count in enumerate(counts):
+      tasks = builtin_task_sets({family: count}, seed + j).get(family, [])
+      for demo in expert_demonstrations(tasks):
+        chats.append(DemoChat("executor", family, demo.messages, demo.tools))
   return chats
 
 

@@ -23,8 +23,12 @@ def _main(workdir, *args, timeout=600):
 
 @pytest.mark.slow
 def test_short_run_produces_every_phase_artifact(tmp_path):
-  r = _main(tmp_path, "--config.phases=bootstrap,eval_before,challenge,train,export,report", *SHORT)
+  r = _main(tmp_path, "--config.phases=bootstrap,eval_before,challenge,train,export,report", *SHORT,
+            "--config.bootstrap.copy_steps=2", "--config.bootstrap.copy_batch_size=2")
   assert r.returncode == 0, r.stderr[-3000:]
+  boot = json.loads((tmp_path / "phases" / "bootstrap.json").read_text())
+  assert boot["copy_steps"] == 2 and boot["copy_final_loss"] > 0 and boot["sft_steps"] == 2
+  assert (tmp_path / "checkpoints" / "bootstrap" / "4").exists()    # one schedule over both stages
   for name in ("bootstrap", "eval_before", "challenge", "train", "export", "report"):
     assert (tmp_path / "phases" / f"{name}.json").exists(), name
   assert (tmp_path / "tokenizer" / "tokenizer.model").exists()

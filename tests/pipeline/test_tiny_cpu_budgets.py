@@ -25,7 +25,8 @@ def rendered(tmp_path_factory):
   c = tiny_cpu.get_config()
   families = c.families.split(",")
   b = c.bootstrap
-  chats = (demo_lib.executor_demos(families, b.executor_demos_per_family, b.demo_seed)
+  chats = (demo_lib.executor_demos(families, b.executor_demos_per_family, b.demo_seed,
+                                   num_seeds=b.demo_task_seeds)
            + demo_lib.challenger_demos(families, b.challenger_demos_per_family, b.demo_seed))
   path = tmp_path_factory.mktemp("tok") / "tokenizer.model"
   train_chat_sentencepiece(demo_lib.corpus_text(chats), path, c.tokenizer.vocab_size)
