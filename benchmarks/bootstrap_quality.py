@@ -22,12 +22,13 @@ from absl import app, flags
 from etils import epath
 
 from benchmarks import report
+from selfchallenge_jax.checkpoint.export import load_params_on_host
 from selfchallenge_jax.model import llama
 from selfchallenge_jax.pipeline import demos as demo_lib
 from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.sampling.sampler import prompt_bucket
 
-flags.DEFINE_list("workdirs", [], "run workdirs whose bootstrap (or newer) policy to score")
+flags.DEFINE_list("workdirs", [], "run workdirs whose bootstrap checkpoint to score")
 flags.DEFINE_integer("seed", 800_000, "task seed of the validation episodes")
 flags.DEFINE_integer("per_family", 16, "validation episodes per family")
 flags.DEFINE_integer("task_seeds", 4, "task seeds (web sites, databases) they are spread over")
@@ -38,7 +39,7 @@ FLAGS = flags.FLAGS
 def score_run(workdir: str, seed: int, per_family: int, task_seeds: int) -> dict:
   config_dict = json.loads((epath.Path(workdir) / "config.json").read_text())
   ctx = RunContext(ml_collections.ConfigDict(config_dict), workdir)
-  config, params = ctx.load_policy()
+  config, params, _ = load_params_on_host(ctx.path("checkpoints", "bootstrap"))
   forward = jax.jit(lambda p, t, pos, m: llama.forward(p, t, pos, m, config))
   max_len = ctx.config.sampling.cache_len
   per_family_stats: dict[str, dict] = {}
