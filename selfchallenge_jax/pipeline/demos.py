@@ -30,13 +30,15 @@ class DemoChat:
 
 def executor_demos(families: Sequence[str], per_family: int, seed: int,
                    num_seeds: int = 1) -> list[DemoChat]:
-  """`per_family` solved tasks per family, drawn from task seeds seed .. seed + num_seeds - 1.
+  """`per_family` solved tasks per family, spread over task seeds seed .. seed + num_seeds - 1
+  (fewer when per_family < num_seeds: each seed used gives at least one task).
 
   One seed is one environment instance (one web site, one travel database): demos from a single
   seed teach that instance's URLs and names, which held-out seeds do not share.
   """
-  if not 1 <= num_seeds <= max(per_family, 1):
-    raise ValueError(f"num_seeds must be in [1, per_family={per_family}], got {num_seeds}")
+  if num_seeds < 1:
+    raise ValueError(f"num_seeds must be >= 1, got {num_seeds}")
+  num_seeds = max(1, min(num_seeds, per_family))
   chats = []
   for family in families:
     counts = [per_family // num_seeds + (j < per_family % num_seeds) for j in range(num_seeds)]

@@ -15,8 +15,9 @@ def test_demos_spread_over_task_seeds():
   assert len(homes) == 3
 
 
-def test_bad_num_seeds():
-  with pytest.raises(ValueError, match="num_seeds"):
-    demo_lib.executor_demos(["calculation"], 2, 0, num_seeds=3)
-  with pytest.raises(ValueError, match="num_seeds"):
+def test_fewer_tasks_than_seeds_and_bad_num_seeds():
+  few = demo_lib.executor_demos(["web_browsing"], 2, 10, num_seeds=8)
+  assert [d.messages for d in few] == [
+      d.messages for s in (10, 11) for d in demo_lib.executor_demos(["web_browsing"], 1, s)]
+  with pytest.raises(ValueError, match="num_seeds must be >= 1"):
     demo_lib.executor_demos(["calculation"], 2, 0, num_seeds=0)
