@@ -4,8 +4,8 @@
 
 pass@1 of a weak model is 0 for a long time and says nothing about which bootstrap is better;
 this scores each run's policy teacher-forced on scripted-expert episodes of validation tasks
-(seeds 800000-800003 by default: not the demos' seed and not the held-out eval seed 900000, so choosing a
-bootstrap by it does not tune on the held-out tasks). Per family: the mean NLL of the assistant's
+(seeds 800000-800003 by default: not the demos' seeds and not the held-out eval seed 900000, so
+choosing a bootstrap by it does not tune on the held-out tasks). Per family: the mean NLL of the assistant's
 tokens, their greedy accuracy, the share of assistant turns whose every token is the greedy choice,
 and the share of episodes where that holds for every turn (greedy decoding would reproduce the
 expert's episode, given the same observations).
@@ -42,11 +42,12 @@ def score_run(workdir: str, seed: int, per_family: int, task_seeds: int) -> dict
   config, params, _ = load_params_on_host(ctx.path("checkpoints", "bootstrap"))
   forward = jax.jit(lambda p, t, pos, m: llama.forward(p, t, pos, m, config))
   max_len = ctx.config.sampling.cache_len
+  chat_format = ctx.chat
   per_family_stats: dict[str, dict] = {}
   for family in ctx.families:
     nll, acc, turn_ok, episode_ok, skipped = [], [], [], [], 0
     for chat in demo_lib.executor_demos([family], per_family, seed, num_seeds=task_seeds):
-      rendered = ctx.chat.render(chat.messages, tools=chat.tools, add_generation_prompt=False)
+      rendered = chat_format.render(chat.messages, tools=chat.tools, add_generation_prompt=False)
       ids, role = np.asarray(rendered.ids), np.asarray(rendered.role_mask, bool)
       if len(ids) > max_len:
         skipped += 1
@@ -54,7 +55,9 @@ def score_run(workdir: str, seed: int, per_family: int, task_seeds: int) -> dict
       length = prompt_bucket(len(ids), max_len)
       tokens = np.zeros((1, length), np.int32)
       tokens[0, :len(ids)] = ids
-      logits = np.asarray(forward(params, tokens, np.arange(length)[None], tokens != 0))[0]
+      # Padding by length, not by id: id 0 is <unk>, which real text can contain.
+      real = (np.arange(length) < len(ids))[None]
+      logits = np.asarray(forward(params, tokens, np.arange(length)[None], real))[0]
       logits = logits[:len(ids) - 1]
       logprobs = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
       target, scored = ids[1:], role[1:]
@@ -80,7 +83,8 @@ def main(argv):
     raise app.UsageError("--workdirs is required")
   report.emit({"benchmark": "bootstrap_quality", "seed": FLAGS.seed, "per_family": FLAGS.per_family,
                "task_seeds": FLAGS.task_seeds,
-               "runs": [score_run(w, FLAGS.seed, FLAGS.per_family, FLAGS.task_seeds) for w in FLAGS.workdirs]},
+               "runs": [score_run(w, FLAGS.seed, FLAGS.per_family, FLAGS.task_seeds)
+                        for w in FLAGS.workdirs]},
               FLAGS.out)
 
 

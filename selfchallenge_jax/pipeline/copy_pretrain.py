@@ -27,7 +27,8 @@ def copy_batch(pool: np.ndarray, rng: np.random.Generator, *, batch_size: int, l
     raise ValueError(f"copy_batch needs a pool of more than {window[1] + max_gap} tokens, "
                      f"got {len(pool)}")
   if length < 2 * window[1] + max_gap + 1:
-    raise ValueError(f"length={length} cannot hold one window pair (window {window}, gap {max_gap})")
+    raise ValueError(f"length={length} cannot hold one window pair "
+                     f"(window {window}, gap {max_gap})")
   tokens = np.zeros((batch_size, length), np.int32)
   mask = np.zeros((batch_size, length), bool)
   loss_mask = np.zeros((batch_size, length - 1), np.float32)
