@@ -1,4 +1,11 @@
-"""The static-shape KV cache: per-layer K/V buffers plus per-slot valid lengths."""
+"""The static-shape KV cache: per-layer K/V buffers plus per-slot valid lengths.
+
+Layout (chosen for the decode step's attention dots, measured in benchmarks/RESULTS.md): keys are
+stored transposed, [L, B, K, Dh, S], so the scores q·K are a plain [G, Dh] x [Dh, S] matmul per
+(slot, KV head); values are [L, B, K, S, Dh], so probs·V is [G, S] x [S, Dh]. Neither needs a
+transpose of the cache per step (the [L, B, S, K, Dh] layout made XLA:CPU transpose every layer's
+keys at every step: 5.4 of a 10 ms layer at batch 64).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +16,20 @@ import jax.numpy as jnp
 
 from selfchallenge_jax.model.config import LlamaConfig
 
-CACHE_LOGICAL_AXES = ("layers", "batch", "cache_seq", "act_kv_heads", None)
+K_CACHE_LOGICAL_AXES = ("layers", "batch", "act_kv_heads", None, "cache_seq")
+V_CACHE_LOGICAL_AXES = ("layers", "batch", "act_kv_heads", "cache_seq", None)
 
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class KVCache:
-  k: jax.Array          # [L, B, S, K, Dh]
-  v: jax.Array          # [L, B, S, K, Dh]
+  k: jax.Array          # [L, B, K, Dh, S]
+  v: jax.Array          # [L, B, K, S, Dh]
   lengths: jax.Array    # int32 [B]: tokens of each slot currently in the cache
 
   @property
   def max_len(self) -> int:
-    return self.k.shape[2]
+    return self.k.shape[4]
 
   @property
   def batch_size(self) -> int:
@@ -30,7 +38,16 @@ class KVCache:
   @classmethod
   def init(cls, config: LlamaConfig, batch_size: int, max_len: int,
            dtype: jnp.dtype | None = None) -> "KVCache":
-    shape = (config.num_layers, batch_size, max_len, config.num_kv_heads, config.resolved_head_dim)
+    L, K, Dh = config.num_layers, config.num_kv_heads, config.resolved_head_dim
     dtype = dtype or config.activation_dtype
-    return cls(k=jnp.zeros(shape, dtype), v=jnp.zeros(shape, dtype),
+    return cls(k=jnp.zeros((L, batch_size, K, Dh, max_len), dtype),
+               v=jnp.zeros((L, batch_size, K, max_len, Dh), dtype),
                lengths=jnp.zeros((batch_size,), jnp.int32))
+
+  def keys_at(self, layer: int, slot: int, count: int):
+    """Keys [count, K, Dh] of one slot's first `count` positions (for tests and debugging)."""
+    return jnp.moveaxis(self.k[layer, slot, :, :, :count], -1, 0)
+
+  def values_at(self, layer: int, slot: int, count: int):
+    """Values [count, K, Dh] of one slot's first `count` positions."""
+    return jnp.moveaxis(self.v[layer, slot, :, :count], 1, 0)

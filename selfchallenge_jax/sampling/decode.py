@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from selfchallenge_jax.model import llama
 from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.model.kv_cache import CACHE_LOGICAL_AXES, KVCache
+from selfchallenge_jax.model.kv_cache import K_CACHE_LOGICAL_AXES, KVCache, V_CACHE_LOGICAL_AXES
 from selfchallenge_jax.sampling.sampling_fns import sample_tokens
 from selfchallenge_jax.sharding.rules import constrain
 
@@ -47,7 +47,7 @@ class DecodeState:
 
 
 STATE_LOGICAL_AXES = DecodeState(
-    cache=KVCache(k=CACHE_LOGICAL_AXES, v=CACHE_LOGICAL_AXES, lengths=("batch",)),
+    cache=KVCache(k=K_CACHE_LOGICAL_AXES, v=V_CACHE_LOGICAL_AXES, lengths=("batch",)),
     logits=("batch", "act_vocab"), active=("batch",), finish=("batch",), generated=("batch",),
     sample_count=("batch",), key_data=("batch", None), temperature=("batch",), top_p=("batch",),
     max_new=("batch",), stop_ids=("batch", None))
@@ -144,7 +144,8 @@ def broadcast_groups(state: DecodeState, n: int) -> DecodeState:
     return jnp.repeat(x, n, axis=axis)
   cache = KVCache(k=rep(state.cache.k, 1), v=rep(state.cache.v, 1),
                   lengths=rep(state.cache.lengths, 0))
-  cache = KVCache(k=constrain(cache.k, CACHE_LOGICAL_AXES), v=constrain(cache.v, CACHE_LOGICAL_AXES),
+  cache = KVCache(k=constrain(cache.k, K_CACHE_LOGICAL_AXES),
+                  v=constrain(cache.v, V_CACHE_LOGICAL_AXES),
                   lengths=cache.lengths)
   others = {f.name: rep(getattr(state, f.name), 0) for f in dataclasses.fields(state)
             if f.name != "cache"}

@@ -159,9 +159,10 @@ def test_append_leaves_cache_equal_to_full_prefill(setup):
   np.testing.assert_array_equal(np.asarray(state.cache.lengths), np.asarray(ref.cache.lengths))
   for b, f in enumerate(full):
     n = len(f)
-    np.testing.assert_allclose(np.asarray(state.cache.k)[:, b, :n], np.asarray(ref.cache.k)[:, b, :n],
-                               atol=1e-5)
-    np.testing.assert_allclose(np.asarray(state.cache.v)[:, b, :n], np.asarray(ref.cache.v)[:, b, :n],
-                               atol=1e-5)
+    for layer in range(config.num_layers):
+      np.testing.assert_allclose(state.cache.keys_at(layer, b, n), ref.cache.keys_at(layer, b, n),
+                                 atol=1e-5)
+      np.testing.assert_allclose(state.cache.values_at(layer, b, n),
+                                 ref.cache.values_at(layer, b, n), atol=1e-5)
   np.testing.assert_allclose(np.asarray(state.logits), np.asarray(ref.logits), atol=1e-4)
 
