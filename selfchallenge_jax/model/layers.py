@@ -35,15 +35,8 @@ def _project_qkv(p: dict[str, Any], x: jax.Array, positions: jax.Array, inv_freq
 def _attend(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
             config: LlamaConfig) -> jax.Array:
   """q [B, T, H, Dh], k/v [B, S, K, Dh], mask bool [B, T, S] -> [B, T, H, Dh]."""
-  B, T, H, Dh = q.shape
-  K = k.shape[2]
-  q = q.reshape(B, T, K, H // K, Dh)
-  scores = jnp.einsum("btkgd,bskd->bkgts", q, k, preferred_element_type=jnp.float32)
-  scores = scores * (1.0 / np.sqrt(Dh))
-  scores = jnp.where(mask[:, None, None, :, :], scores, jnp.finfo(jnp.float32).min)
-  probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-  out = jnp.einsum("bkgts,bskd->btkgd", probs, v)
-  return out.reshape(B, T, H, Dh)
+  del config
+  return _attend_cached(q, k.transpose(0, 2, 3, 1), v.transpose(0, 2, 1, 3), mask)
 
 
 def _output(p: dict[str, Any], out: jax.Array, config: LlamaConfig) -> jax.Array:
