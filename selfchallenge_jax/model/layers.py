@@ -32,34 +32,7 @@ def _project_qkv(p: dict[str, Any], x: jax.Array, positions: jax.Array, inv_freq
   return q, k, v
 
 
-def _attend(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
-            config: LlamaConfig) -> jax.Array:
-  """q [B, T, H, Dh], k/v [B, S, K, Dh], mask bool [B, T, S] -> [B, T, H, Dh]."""
-  del config
-  return _attend_cached(q, k.transpose(0, 2, 3, 1), v.transpose(0, 2, 1, 3), mask)
-
-
-def _output(p: dict[str, Any], out: jax.Array, config: LlamaConfig) -> jax.Array:
-  y = jnp.einsum("bthk,hkd->btd", out, p["o_proj"].astype(config.activation_dtype))
-  return constrain(y, ("batch", "seq", "act_embed"))
-
-
-def causal_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
-                     inv_freq: np.ndarray, config: LlamaConfig) -> jax.Array:
-  """Self-attention over the sequence itself; mask bool [B, T, T], causal by index (no query
-  attends to a later row), which lets config.attention_query_block skip the masked-out keys."""
-  q, k, v = _project_qkv(p, x, positions, inv_freq, config)
-  T, block = x.shape[1], config.attention_query_block
-  if not block or block >= T:
-    return _output(p, _attend(q, k, v, mask, config), config)
-  outs = []
-  for start in range(0, T, block):
-    end = min(start + block, T)
-    outs.append(_attend(q[:, start:end], k[:, :end], v[:, :end], mask[:, start:end, :end], config))
-  return _output(p, jnp.concatenate(outs, axis=1), config)
-
-
-def _attend_cached(q: jax.Array, k_t: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+def _attend(q: jax.Array, k_t: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
   """q [B, T, H, Dh], k_t [B, K, Dh, S] (transposed keys), v [B, K, S, Dh], mask bool [B, T, S].
 
   The T queries of a KV head's G heads are one [T*G, Dh] row block, so both dots are plain
@@ -79,6 +52,27 @@ def _attend_cached(q: jax.Array, k_t: jax.Array, v: jax.Array, mask: jax.Array) 
   return out.reshape(B, K, T, G, Dh).transpose(0, 2, 1, 3, 4).reshape(B, T, H, Dh)
 
 
+def _output(p: dict[str, Any], out: jax.Array, config: LlamaConfig) -> jax.Array:
+  y = jnp.einsum("bthk,hkd->btd", out, p["o_proj"].astype(config.activation_dtype))
+  return constrain(y, ("batch", "seq", "act_embed"))
+
+
+def causal_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
+                     inv_freq: np.ndarray, config: LlamaConfig) -> jax.Array:
+  """Self-attention over the sequence itself; mask bool [B, T, T], causal by index (no query
+  attends to a later row), which lets config.attention_query_block skip the masked-out keys."""
+  q, k, v = _project_qkv(p, x, positions, inv_freq, config)
+  k_t, v = k.transpose(0, 2, 3, 1), v.transpose(0, 2, 1, 3)       # the cache's layout, once
+  T, block = x.shape[1], config.attention_query_block
+  if not block or block >= T:
+    return _output(p, _attend(q, k_t, v, mask), config)
+  outs = []
+  for start in range(0, T, block):
+    end = min(start + block, T)
+    outs.append(_attend(q[:, start:end], k_t[..., :end], v[:, :, :end], mask[:, start:end, :end]))
+  return _output(p, jnp.concatenate(outs, axis=1), config)
+
+
 def cached_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
                      write_idx: jax.Array, layer: jax.Array, k_all: jax.Array, v_all: jax.Array,
                      inv_freq: np.ndarray, config: LlamaConfig):
@@ -94,7 +88,7 @@ def cached_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask
   v_all = v_all.at[layer, batch_idx, :, write_idx].set(v.astype(v_all.dtype), mode="drop")
   k_t = constrain(k_all[layer], ("batch", "act_kv_heads", None, "cache_seq"))
   v_cache = constrain(v_all[layer], ("batch", "act_kv_heads", "cache_seq", None))
-  out = _attend_cached(q, k_t.astype(q.dtype), v_cache.astype(q.dtype), mask)
+  out = _attend(q, k_t.astype(q.dtype), v_cache.astype(q.dtype), mask)
   return _output(p, out, config), k_all, v_all
 
 
