@@ -20,7 +20,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from selfchallenge_jax.aot.tpu_config import AotPlan
 from selfchallenge_jax.checkpoint.train_state import abstract_state
 from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.model.llama import abstract_params
+from selfchallenge_jax.model.llama import abstract_params, abstract_sampling_params
 from selfchallenge_jax.model.partitioning import param_shardings, sampling_param_shardings
 from selfchallenge_jax.pipeline.train_phase import make_run_algorithm
 from selfchallenge_jax.rl.grpo import RolloutBatch
@@ -83,7 +83,7 @@ class RunPrograms:
     return with_shardings(abstract_params(self.model), param_shardings(self.model, self.mesh))
 
   def sampling_params(self):
-    return with_shardings(abstract_params(self.model),
+    return with_shardings(abstract_sampling_params(self.model),
                           sampling_param_shardings(self.model, self.mesh))
 
   # ---- update side -----------------------------------------------------------------------------
@@ -120,7 +120,8 @@ class RunPrograms:
     model, plan = self.model, self.plan
     abstract = jax.eval_shape(lambda: dec.init_state(model, plan.num_slots, plan.cache_len,
                                                      MAX_STOP_IDS))
-    return with_shardings(abstract, tree_shardings(dec.STATE_LOGICAL_AXES, abstract, self.mesh))
+    axes = dec.state_logical_axes(model.num_layers)
+    return with_shardings(abstract, tree_shardings(axes, abstract, self.mesh))
 
   def prefill(self) -> Program:
     """RolloutEngine._extend_fn at rows = num_slots, length = prefill_len."""

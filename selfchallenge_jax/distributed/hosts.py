@@ -25,6 +25,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 
 from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.model.llama import unstack_layers
 from selfchallenge_jax.model.partitioning import sampling_param_shardings
 
 
@@ -63,7 +64,7 @@ class HostGroup:
     self.sampling_mesh = mesh if self.single else host_block(mesh, self.process_index)
     self._global_sampling = sampling_param_shardings(config, mesh)
     self._local_sampling = sampling_param_shardings(config, self.sampling_mesh)
-    self._to_sampling_layout = jax.jit(lambda p: p, out_shardings=self._global_sampling)
+    self._to_sampling_layout = jax.jit(unstack_layers, out_shardings=self._global_sampling)
 
   @property
   def single(self) -> bool:
@@ -97,8 +98,8 @@ class HostGroup:
   def sampler_params(self, params: Any) -> Any:
     """Training-layout global params -> this host's sampling-layout params on sampling_mesh.
 
-    The sampling layout replicates over data/fsdp (an all-gather, as reshard_for_sampling does on
-    one host), so this host's devices hold whole copies (split over tensor as in its block); they
+    The sampling layout unstacks the layers and replicates over data/fsdp (an all-gather, as
+    to_sampling_layout does on one host), so this host's devices hold whole copies (split over tensor as in its block); they
     become arrays of the host-local mesh without another copy. Host-local params (e.g. just
     loaded on this host) are returned as they are: the sampler places them on its mesh itself.
     """

@@ -44,8 +44,9 @@ class LlamaConfig:
   # "dots_with_no_batch_dims_saveable" keeps the weight matmul outputs (recomputes only the
   # elementwise ops and attention scores), so the update costs ~6x params FLOPs instead of ~8x.
   remat_policy: str = "nothing_saveable"
-  # Unroll the layer loop instead of lax.scan / fori_loop. Off for training (one compiled layer
-  # body); the AOT check unrolls small probes because XLA's cost analysis counts a loop body once.
+  # Unroll the training forward's layer scan. Off for training (one compiled layer body); the AOT
+  # check unrolls small probes because XLA's cost analysis counts a loop body once. (The cached
+  # forward of the sampler always runs its layers unrolled, over per-layer params and cache.)
   unroll_layers: bool = False
   # Causal attention of the training forward in query blocks of this many tokens, each attending
   # only to the keys up to its own end: exact (the causal mask zeroes the rest), about half the
@@ -87,7 +88,7 @@ class LlamaConfig:
 
   @property
   def layer_loop_unroll(self) -> int:
-    """The `unroll` argument of the layer loops: all layers when unroll_layers, else 1."""
+    """The `unroll` argument of the training layer scan: all layers when unroll_layers, else 1."""
     return self.num_layers if self.unroll_layers else 1
 
   @property

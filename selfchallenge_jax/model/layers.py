@@ -74,22 +74,22 @@ def causal_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask
 
 
 def cached_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask: jax.Array,
-                     write_idx: jax.Array, layer: jax.Array, k_all: jax.Array, v_all: jax.Array,
+                     write_idx: jax.Array, k_cache: jax.Array, v_cache: jax.Array,
                      inv_freq: np.ndarray, config: LlamaConfig):
-  """Writes the new K/V of `layer` at write_idx [B, T] (index S = dropped), attends over the cache.
+  """Writes this layer's new K/V at write_idx [B, T] (index S = dropped), attends over the cache.
 
-  k_all [L, B, K, Dh, S], v_all [L, B, K, S, Dh] (kv_cache.py's layout): the whole cache, updated
-  in place (a while-loop carry), so a decode step never copies the cache; mask bool [B, T, S].
+  k_cache [B, K, Dh, S], v_cache [B, K, S, Dh] (kv_cache.py's layout): the layer's own buffers,
+  updated in place (donated), so a decode step never copies the cache; mask bool [B, T, S].
   """
   q, k, v = _project_qkv(p, x, positions, inv_freq, config)
   batch_idx = jnp.arange(x.shape[0])[:, None]
   # Advanced indices on the batch and position axes: the updates are [B, T, K, Dh] either way.
-  k_all = k_all.at[layer, batch_idx, :, :, write_idx].set(k.astype(k_all.dtype), mode="drop")
-  v_all = v_all.at[layer, batch_idx, :, write_idx].set(v.astype(v_all.dtype), mode="drop")
-  k_t = constrain(k_all[layer], ("batch", "act_kv_heads", None, "cache_seq"))
-  v_cache = constrain(v_all[layer], ("batch", "act_kv_heads", "cache_seq", None))
-  out = _attend(q, k_t.astype(q.dtype), v_cache.astype(q.dtype), mask)
-  return _output(p, out, config), k_all, v_all
+  k_cache = k_cache.at[batch_idx, :, :, write_idx].set(k.astype(k_cache.dtype), mode="drop")
+  v_cache = v_cache.at[batch_idx, :, write_idx].set(v.astype(v_cache.dtype), mode="drop")
+  k_cache = constrain(k_cache, ("batch", "act_kv_heads", None, "cache_seq"))
+  v_cache = constrain(v_cache, ("batch", "act_kv_heads", "cache_seq", None))
+  out = _attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask)
+  return _output(p, out, config), k_cache, v_cache
 
 
 def mlp(p: dict[str, Any], x: jax.Array, config: LlamaConfig) -> jax.Array:

@@ -15,6 +15,10 @@ per-layer weights are stacked on a leading `layers` axis and run under lax.scan)
   layers/mlp/down_proj         [L, F, D]
   final_norm/scale             [D]
   lm_head/kernel               [D, V]   (absent when tie_embeddings)
+
+The sampling layout (`unstack_layers`, what forward_cached takes) is the same tree with `layers` a
+list of L per-layer dicts of separate arrays: the cached forward runs its layers unrolled, and a
+slice of a stacked weight would be a copy of that weight at every decode step.
 """
 
 from __future__ import annotations
@@ -74,6 +78,27 @@ def abstract_params(config: LlamaConfig) -> dict[str, Any]:
   dtype = config.params_dtype
   return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s[0], dtype), param_shapes(config),
                       is_leaf=_is_spec)
+
+
+def sampling_param_logical_axes(config: LlamaConfig) -> dict[str, Any]:
+  """Logical axes of the sampling layout (unstack_layers): per layer, without the `layers` axis."""
+  axes = param_logical_axes(config)
+  layer = jax.tree.map(lambda a: a[1:], axes["layers"], is_leaf=lambda a: isinstance(a, tuple))
+  return {**axes, "layers": [layer] * config.num_layers}
+
+
+def abstract_sampling_params(config: LlamaConfig) -> dict[str, Any]:
+  return jax.eval_shape(unstack_layers, abstract_params(config))
+
+
+def unstack_layers(params: Params) -> Params:
+  """Training layout (stacked `layers`) -> sampling layout (a list of per-layer dicts)."""
+  stacked = params["layers"]
+  if isinstance(stacked, list):
+    raise ValueError("params are already in the sampling layout (layers unstacked)")
+  num_layers = jax.tree.leaves(stacked)[0].shape[0]
+  return {**params, "layers": [jax.tree.map(lambda a, l=l: a[l], stacked)
+                               for l in range(num_layers)]}
 
 
 def init_params(config: LlamaConfig, key: jax.Array, std: float = 0.02) -> Params:
@@ -147,7 +172,7 @@ def lm_head_logits(params: Params, hidden: jax.Array, config: LlamaConfig) -> ja
 def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_new: jax.Array,
                    cache: KVCache, config: LlamaConfig,
                    logits_at: jax.Array | None = None) -> tuple[jax.Array, KVCache]:
-  """Cached forward for prefill, extend-prefill and decode.
+  """Cached forward for prefill, extend-prefill and decode; params in the sampling layout.
 
   tokens, positions: int [B, T], the next T tokens of each slot; num_new: int [B], how many of them
   are real (the rest is padding and is neither written to the cache nor counted). Their K/V are
@@ -165,22 +190,20 @@ def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_
   key_pos = jnp.arange(S)
   mask = key_pos[None, None, :] <= (start[:, None] + t[None, :])[:, :, None]   # [B, T, S]
 
-  def block(l, carry):
-    x, k_all, v_all = carry
-    layer = jax.tree.map(lambda a: a[l], params["layers"])
+  # The layers unrolled over per-layer cache buffers (kv_cache.py): each layer's K/V are updated in
+  # place and read by the attention dots directly, with no per-step copy of the cache.
+  if not isinstance(params["layers"], list):
+    raise ValueError("forward_cached takes sampling-layout params: pass llama.unstack_layers(params)")
+  x = _embed(params, tokens, config)
+  k, v = list(cache.k), list(cache.v)
+  for l, layer in enumerate(params["layers"]):
     h = layers.rms_norm(x, layer["attn_norm"]["scale"], config.norm_eps)
-    attn_out, k_all, v_all = layers.cached_attention(layer["attn"], h, positions, mask, write_idx, l,
-                                                     k_all, v_all, inv_freq, config)
+    attn_out, k[l], v[l] = layers.cached_attention(layer["attn"], h, positions, mask, write_idx,
+                                                   k[l], v[l], inv_freq, config)
     x = x + attn_out
     x = x + layers.mlp(layer["mlp"], layers.rms_norm(x, layer["mlp_norm"]["scale"], config.norm_eps),
                        config)
-    return constrain(x, ("batch", "seq", "act_embed")), k_all, v_all
-
-  # A fori_loop carrying the whole cache (not a scan with the cache as xs/ys): the cache is updated
-  # in place instead of being rebuilt layer by layer at every decode step.
-  x, k, v = jax.lax.fori_loop(0, config.num_layers, block,
-                              (_embed(params, tokens, config), cache.k, cache.v),
-                              unroll=config.layer_loop_unroll)
+    x = constrain(x, ("batch", "seq", "act_embed"))
   new_cache = KVCache(k=k, v=v, lengths=start + num_new.astype(start.dtype))
   if logits_at is not None:
     x = jnp.take_along_axis(x, logits_at[:, None, None].astype(jnp.int32), axis=1)

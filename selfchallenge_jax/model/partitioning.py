@@ -8,7 +8,9 @@ import jax
 from jax.sharding import Mesh
 
 from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.model.llama import abstract_params, param_logical_axes
+from selfchallenge_jax.model.llama import (abstract_params, abstract_sampling_params,
+                                           param_logical_axes, sampling_param_logical_axes,
+                                           unstack_layers)
 from selfchallenge_jax.sharding.rules import SAMPLING_RULES, tree_shardings
 
 
@@ -23,10 +25,17 @@ def shard_params(params: dict[str, Any], config: LlamaConfig, mesh: Mesh) -> dic
 
 
 def sampling_param_shardings(config: LlamaConfig, mesh: Mesh) -> dict[str, Any]:
-  """The sampling layout: replicated over data/fsdp, split over tensor (SAMPLING_RULES)."""
-  return tree_shardings(param_logical_axes(config), abstract_params(config), mesh, SAMPLING_RULES)
+  """The sampling layout: layers unstacked (llama.unstack_layers), replicated over data/fsdp,
+  split over tensor (SAMPLING_RULES)."""
+  return tree_shardings(sampling_param_logical_axes(config), abstract_sampling_params(config), mesh,
+                        SAMPLING_RULES)
 
 
-def reshard_for_sampling(params: dict[str, Any], config: LlamaConfig, mesh: Mesh) -> dict[str, Any]:
-  """Training-layout params -> sampling-layout params (an all-gather over fsdp on a pod)."""
-  return jax.device_put(params, sampling_param_shardings(config, mesh))
+def to_sampling_layout(params: dict[str, Any], config: LlamaConfig,
+                       mesh: Mesh | None = None) -> dict[str, Any]:
+  """Params in either layout -> sampling-layout params (on `mesh` when given: an all-gather over
+  fsdp on a pod). A new copy: the training params are left as they are."""
+  if isinstance(params["layers"], list):
+    return params if mesh is None else jax.device_put(params, sampling_param_shardings(config, mesh))
+  out = None if mesh is None else sampling_param_shardings(config, mesh)
+  return jax.jit(unstack_layers, out_shardings=out)(params)

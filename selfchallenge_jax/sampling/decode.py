@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from selfchallenge_jax.model import llama
 from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.model.kv_cache import K_CACHE_LOGICAL_AXES, KVCache, V_CACHE_LOGICAL_AXES
+from selfchallenge_jax.model.kv_cache import KVCache
 from selfchallenge_jax.sampling.sampling_fns import sample_tokens
 from selfchallenge_jax.sharding.rules import constrain
 
@@ -46,11 +46,13 @@ class DecodeState:
     return self.logits.shape[0]
 
 
-STATE_LOGICAL_AXES = DecodeState(
-    cache=KVCache(k=K_CACHE_LOGICAL_AXES, v=V_CACHE_LOGICAL_AXES, lengths=("batch",)),
-    logits=("batch", "act_vocab"), active=("batch",), finish=("batch",), generated=("batch",),
-    sample_count=("batch",), key_data=("batch", None), temperature=("batch",), top_p=("batch",),
-    max_new=("batch",), stop_ids=("batch", None))
+def state_logical_axes(num_layers: int) -> DecodeState:
+  """The logical-axes tree of a DecodeState (the cache has one K and one V entry per layer)."""
+  return DecodeState(
+      cache=KVCache.logical_axes(num_layers),
+      logits=("batch", "act_vocab"), active=("batch",), finish=("batch",), generated=("batch",),
+      sample_count=("batch",), key_data=("batch", None), temperature=("batch",), top_p=("batch",),
+      max_new=("batch",), stop_ids=("batch", None))
 
 
 def init_state(config: LlamaConfig, batch_size: int, cache_len: int, num_stop: int,
@@ -139,34 +141,18 @@ def broadcast_groups(state: DecodeState, n: int) -> DecodeState:
   """Repeats each slot n times (slot i -> slots i*n .. i*n+n-1): one prefill, n samples."""
   if n == 1:
     return state
-
-  def rep(x, axis):
-    return jnp.repeat(x, n, axis=axis)
-  cache = KVCache(k=rep(state.cache.k, 1), v=rep(state.cache.v, 1),
-                  lengths=rep(state.cache.lengths, 0))
-  cache = KVCache(k=constrain(cache.k, K_CACHE_LOGICAL_AXES),
-                  v=constrain(cache.v, V_CACHE_LOGICAL_AXES),
-                  lengths=cache.lengths)
-  others = {f.name: rep(getattr(state, f.name), 0) for f in dataclasses.fields(state)
-            if f.name != "cache"}
-  return DecodeState(cache=cache, **others)
+  axes = state_logical_axes(state.cache.num_layers)
+  return jax.tree.map(lambda a, x: constrain(jnp.repeat(x, n, axis=0), a), axes, state,
+                      is_leaf=lambda a: isinstance(a, tuple))
 
 
+# Every array of a DecodeState (each layer's K and V included) has the slot on axis 0.
 def _take_rows(state: DecodeState, rows: jax.Array) -> DecodeState:
-  cache = KVCache(k=state.cache.k[:, rows], v=state.cache.v[:, rows],
-                  lengths=state.cache.lengths[rows])
-  others = {f.name: getattr(state, f.name)[rows] for f in dataclasses.fields(state)
-            if f.name != "cache"}
-  return DecodeState(cache=cache, **others)
+  return jax.tree.map(lambda x: x[rows], state)
 
 
 def _put_rows(state: DecodeState, rows: jax.Array, sub: DecodeState) -> DecodeState:
-  cache = KVCache(k=state.cache.k.at[:, rows].set(sub.cache.k, mode="drop"),
-                  v=state.cache.v.at[:, rows].set(sub.cache.v, mode="drop"),
-                  lengths=state.cache.lengths.at[rows].set(sub.cache.lengths, mode="drop"))
-  others = {f.name: getattr(state, f.name).at[rows].set(getattr(sub, f.name), mode="drop")
-            for f in dataclasses.fields(state) if f.name != "cache"}
-  return DecodeState(cache=cache, **others)
+  return jax.tree.map(lambda x, y: x.at[rows].set(y, mode="drop"), state, sub)
 
 
 def extend_rows(params: llama.Params, state: DecodeState, rows: jax.Array, tokens: jax.Array,

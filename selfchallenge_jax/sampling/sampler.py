@@ -20,7 +20,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 
 from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.model.partitioning import reshard_for_sampling, sampling_param_shardings
+from selfchallenge_jax.model.partitioning import sampling_param_shardings, to_sampling_layout
 from selfchallenge_jax.sampling import decode as dec
 from selfchallenge_jax.sharding.mesh_jit import mesh_jit
 from selfchallenge_jax.sharding.rules import logical_to_spec, tree_shardings
@@ -64,19 +64,19 @@ class Sampler:
     self.top_k = top_k
     self.max_stop_ids = max_stop_ids
     self.cache_dtype = cache_dtype
-    self.params = params if mesh is None else reshard_for_sampling(params, config, mesh)
+    self.params = to_sampling_layout(params, config, mesh)
     self._batch_multiple = 1 if mesh is None else int(mesh.shape["data"] * mesh.shape["fsdp"])
 
   def update_params(self, params) -> None:
-    """Takes new (e.g. training-layout) params; resharded into the sampling layout."""
-    self.params = params if self.mesh is None else reshard_for_sampling(params, self.config,
-                                                                        self.mesh)
+    """Takes new params (either layout); converted to the sampling layout on the sampler's mesh."""
+    self.params = to_sampling_layout(params, self.config, self.mesh)
 
   # ---- jitted programs ----------------------------------------------------------------------
   def _shardings(self, state_abstract):
     if self.mesh is None:
       return None
-    return tree_shardings(dec.STATE_LOGICAL_AXES, state_abstract, self.mesh)
+    return tree_shardings(dec.state_logical_axes(self.config.num_layers), state_abstract,
+                          self.mesh)
 
   def _batch_sharding(self, shape):
     if self.mesh is None:

@@ -131,6 +131,7 @@ def test_scheduling_does_not_change_episodes(setup):
 
 def test_append_leaves_cache_equal_to_full_prefill(setup):
   tokenizer, chat, config, params = setup
+  params = llama.unstack_layers(params)
   B, S = 2, 64
   first = [[1, 5, 9, 11, 40, 41], [1, 7, 8]]
   second = [[12, 13, 14], [20, 21, 22, 23, 24]]

@@ -48,6 +48,6 @@ def test_extend_prefill_is_batch_sharded_under_the_mesh(tmp_path):
     assert under_mesh * 3 < without, (under_mesh, without)
     # And the program still runs (donating the state), returning the state's layout.
     out = fn(*args)
-    assert out.cache.k.sharding == engine._init_fn().cache.k.sharding
+    assert out.cache.k[0].sharding == engine._init_fn().cache.k[0].sharding
   finally:
     engine.close()
