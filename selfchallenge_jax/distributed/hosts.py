@@ -25,8 +25,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 
 from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.model.llama import unstack_layers
-from selfchallenge_jax.model.partitioning import sampling_param_shardings
+from selfchallenge_jax.model.partitioning import sampling_param_shardings, to_sampling_layout
 
 
 def host_block(mesh: Mesh, process_index: int) -> Mesh:
@@ -62,9 +61,7 @@ class HostGroup:
     self.mesh, self.config = mesh, config
     self.process_index, self.process_count = jax.process_index(), jax.process_count()
     self.sampling_mesh = mesh if self.single else host_block(mesh, self.process_index)
-    self._global_sampling = sampling_param_shardings(config, mesh)
     self._local_sampling = sampling_param_shardings(config, self.sampling_mesh)
-    self._to_sampling_layout = jax.jit(unstack_layers, out_shardings=self._global_sampling)
 
   @property
   def single(self) -> bool:
@@ -98,15 +95,15 @@ class HostGroup:
   def sampler_params(self, params: Any) -> Any:
     """Training-layout global params -> this host's sampling-layout params on sampling_mesh.
 
-    The sampling layout unstacks the layers and replicates over data/fsdp (an all-gather, as
-    to_sampling_layout does on one host), so this host's devices hold whole copies (split over tensor as in its block); they
+    to_sampling_layout on the global mesh unstacks the layers and replicates over data/fsdp (an
+    all-gather), so this host's devices hold whole copies (split over tensor as in its block); they
     become arrays of the host-local mesh without another copy. Host-local params (e.g. just
     loaded on this host) are returned as they are: the sampler places them on its mesh itself.
     """
     if self.single or all(getattr(x, "is_fully_addressable", True)
                           for x in jax.tree.leaves(params)):
       return params
-    replicated = self._to_sampling_layout(params)
+    replicated = to_sampling_layout(params, self.config, self.mesh)
     return jax.tree.map(
         lambda x, s: jax.make_array_from_single_device_arrays(
             x.shape, s, [shard.data for shard in x.addressable_shards]),

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.model.kv_cache import K_CACHE_LOGICAL_AXES, V_CACHE_LOGICAL_AXES
 from selfchallenge_jax.model.rope import apply_rope
 from selfchallenge_jax.sharding.rules import constrain
 
@@ -86,8 +87,8 @@ def cached_attention(p: dict[str, Any], x: jax.Array, positions: jax.Array, mask
   # Advanced indices on the batch and position axes: the updates are [B, T, K, Dh] either way.
   k_cache = k_cache.at[batch_idx, :, :, write_idx].set(k.astype(k_cache.dtype), mode="drop")
   v_cache = v_cache.at[batch_idx, :, write_idx].set(v.astype(v_cache.dtype), mode="drop")
-  k_cache = constrain(k_cache, ("batch", "act_kv_heads", None, "cache_seq"))
-  v_cache = constrain(v_cache, ("batch", "act_kv_heads", "cache_seq", None))
+  k_cache = constrain(k_cache, K_CACHE_LOGICAL_AXES)
+  v_cache = constrain(v_cache, V_CACHE_LOGICAL_AXES)
   out = _attend(q, k_cache.astype(q.dtype), v_cache.astype(q.dtype), mask)
   return _output(p, out, config), k_cache, v_cache
 

@@ -181,6 +181,8 @@ def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_
   needs only the last real position, and the LM head is the largest matmul) and the cache with
   lengths += num_new.
   """
+  if not isinstance(params["layers"], list):
+    raise ValueError("forward_cached takes sampling-layout params: pass llama.unstack_layers(params)")
   inv_freq = inverse_frequencies(config)
   B, T = tokens.shape
   S = cache.max_len
@@ -192,8 +194,6 @@ def forward_cached(params: Params, tokens: jax.Array, positions: jax.Array, num_
 
   # The layers unrolled over per-layer cache buffers (kv_cache.py): each layer's K/V are updated in
   # place and read by the attention dots directly, with no per-step copy of the cache.
-  if not isinstance(params["layers"], list):
-    raise ValueError("forward_cached takes sampling-layout params: pass llama.unstack_layers(params)")
   x = _embed(params, tokens, config)
   k, v = list(cache.k), list(cache.v)
   for l, layer in enumerate(params["layers"]):

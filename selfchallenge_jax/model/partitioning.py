@@ -34,7 +34,8 @@ def sampling_param_shardings(config: LlamaConfig, mesh: Mesh) -> dict[str, Any]:
 def to_sampling_layout(params: dict[str, Any], config: LlamaConfig,
                        mesh: Mesh | None = None) -> dict[str, Any]:
   """Params in either layout -> sampling-layout params (on `mesh` when given: an all-gather over
-  fsdp on a pod). A new copy: the training params are left as they are."""
+  fsdp on a pod). Training-layout params are copied (left as they are); sampling-layout params
+  are only placed on `mesh` (returned as they are without one)."""
   if isinstance(params["layers"], list):
     return params if mesh is None else jax.device_put(params, sampling_param_shardings(config, mesh))
   out = None if mesh is None else sampling_param_shardings(config, mesh)
