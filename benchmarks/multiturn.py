@@ -89,8 +89,12 @@ def _run(engine_cls, sampler, overlap: bool, n: int, turns: int, sleep_s: float)
   engine = engine_cls(sampler, _FixedChat(), num_slots=FLAGS.slots, max_turns=turns,
                       max_turn_tokens=64, max_episode_tokens=4096, chunk_steps=8, overlap=overlap,
                       env_threads=FLAGS.slots)
-  # Compile outside the timing: the same workload once (another seed), so every (rows, length)
-  # extend bucket the timed run meets is compiled, as in a trainer's later iterations.
+  # Compile outside the timing: every extend program (row, token and window buckets) for the
+  # prompt and the observation appends ([last sampled token] + observation + generation prompt),
+  # then the same workload once with another seed (the decode chunk), as in a trainer's later
+  # iterations.
+  chat = engine.chat
+  programs = engine.precompile([chat.prompt_len, 1 + chat.obs_len + len(chat.generation_prompt())])
   engine.run(specs, seed=1)
   engine.stats = type(engine.stats)()
   t0 = time.perf_counter()
@@ -99,7 +103,7 @@ def _run(engine_cls, sampler, overlap: bool, n: int, turns: int, sleep_s: float)
   engine.close()
   s = engine.stats
   assert all(e.num_turns == turns for e in episodes), [e.end_reason for e in episodes][:4]
-  return {"wall_s": wall, "decode_s": s.decode_s, "extend_s": s.extend_s,
+  return {"extend_programs": programs, "wall_s": wall, "decode_s": s.decode_s, "extend_s": s.extend_s,
           "env_wait_s": s.env_wait_s, "extends": s.extends, "decode_fraction": s.decode_s / wall,
           "device_fraction": (s.decode_s + s.extend_s) / wall, "sampled_tokens": s.sampled_tokens,
           "new_tokens_per_s": s.sampled_tokens / wall}

@@ -124,7 +124,8 @@ class RunPrograms:
     return with_shardings(abstract, tree_shardings(axes, abstract, self.mesh))
 
   def prefill(self) -> Program:
-    """RolloutEngine._extend_fn at rows = num_slots, length = prefill_len."""
+    """RolloutEngine._extend_fn at rows = num_slots, length = prefill_len, window = cache_len
+    (the largest window: an extend near a full context is the memory worst case)."""
     model, b, T = self.model, self.plan.num_slots, self.plan.prefill_len
     rep = NamedSharding(self.mesh, P())
 

@@ -58,6 +58,15 @@ class KVCache:
                v=[jnp.zeros((batch_size, K, max_len, Dh), dtype) for _ in range(L)],
                lengths=jnp.zeros((batch_size,), jnp.int32))
 
+  def padded(self, max_len: int) -> "KVCache":
+    """The same cache with room for max_len positions (>= max_len now; the new ones are zeros)."""
+    extra = max_len - self.max_len
+    if extra < 0:
+      raise ValueError(f"cannot pad a cache of {self.max_len} positions to {max_len}")
+    pad = lambda x, axis: jnp.pad(x, [(0, extra if a == axis else 0) for a in range(x.ndim)])
+    return KVCache(k=[pad(k, 3) for k in self.k], v=[pad(v, 2) for v in self.v],
+                   lengths=self.lengths)
+
   def keys_at(self, layer: int, slot: int, count: int):
     """Keys [count, K, Dh] of one slot's first `count` positions (for tests and debugging)."""
     return jnp.moveaxis(self.k[layer][slot, :, :, :count], -1, 0)

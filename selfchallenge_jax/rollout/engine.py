@@ -61,6 +61,9 @@ class _StepResult:
   reason: str | None
 
 
+MIN_EXTEND_ROWS = 8
+
+
 class RolloutEngine:
 
   def __init__(self, sampler: Sampler, chat: ChatFormat, *, num_slots: int, max_turns: int = 8,
@@ -92,11 +95,12 @@ class RolloutEngine:
       return jax.jit(init)
     return jax.jit(init, out_shardings=s._shardings(jax.eval_shape(init)))
 
-  @functools.lru_cache(maxsize=32)
-  def _extend_fn(self, rows: int, length: int):
+  @functools.lru_cache(maxsize=128)
+  def _extend_fn(self, rows: int, length: int, window: int):
     s, config = self.sampler, self.sampler.config
     def run(params, state, row_ids, tokens, num_new, reset, settings):
-      return dec.extend_rows(params, state, row_ids, tokens, num_new, reset, settings, config)
+      return dec.extend_rows(params, state, row_ids, tokens, num_new, reset, settings, config,
+                             window)
     if s.mesh is None:
       return jax.jit(run, donate_argnums=1)
     state_sh = s._shardings(jax.eval_shape(self._init_fn))
@@ -259,12 +263,47 @@ class RolloutEngine:
     return _StepResult([turn[-1]] + self.chat.render_message(message).ids
                        + self.chat.generation_prompt(), None)
 
+  # Extend programs are keyed by (row bucket, token bucket, window bucket): rows are powers of two
+  # from MIN_EXTEND_ROWS up to num_slots, tokens are prompt buckets, and the window (the cache
+  # positions the extend reads and writes) is a prompt bucket of the rows' longest context, at
+  # least a quarter of the cache, so a run compiles a bounded number of programs.
+  def _row_bucket(self, n: int) -> int:
+    b = MIN_EXTEND_ROWS
+    while b < n:
+      b *= 2
+    return min(b, self.num_slots)
+
+  def _window_bucket(self, context: int) -> int:
+    S = self.sampler.cache_len
+    return prompt_bucket(max(context, S // 4), S)
+
+  def precompile(self, extend_lengths: Sequence[int]) -> int:
+    """Compiles every extend program a run with appends of these lengths can use (all row and
+    window buckets), so no compile lands inside a timed or latency-sensitive run. Returns the
+    number of programs."""
+    S = self.sampler.cache_len
+    token_buckets = sorted({prompt_bucket(n, S) for n in extend_lengths})
+    windows = sorted({self._window_bucket(c) for c in range(1, S + 1)})
+    row_buckets = sorted({self._row_bucket(n) for n in range(1, self.num_slots + 1)})
+    count = 0
+    for T in token_buckets:
+      for window in (w for w in windows if w >= T):
+        for b in row_buckets:
+          state = self._init_fn()
+          padding = np.full((b,), self.num_slots, np.int32)     # every row dropped
+          zeros = np.zeros((b,), np.int32)
+          settings = dict(key_data=np.zeros((b, 2), np.uint32),
+                          temperature=np.ones((b,), np.float32), top_p=np.ones((b,), np.float32),
+                          max_new=zeros, stop_ids=np.broadcast_to(self._stop, (b, len(self._stop))))
+          self._extend_fn(b, T, window)(self.sampler.params, state, padding,
+                                        np.zeros((b, T), np.int32), zeros, np.zeros((b,), bool),
+                                        settings)
+          count += 1
+    return count
+
   def _extend(self, state, pending, slots, key_data):
     rows = sorted(pending)
-    b = 1
-    while b < len(rows):
-      b *= 2
-    b = min(b, self.num_slots)
+    b = self._row_bucket(len(rows))
     longest = max(len(pending[r][0]) for r in rows)
     T = prompt_bucket(longest, self.sampler.cache_len)
     row_ids = np.full((b,), self.num_slots, np.int32)
@@ -290,5 +329,6 @@ class RolloutEngine:
         temperature=np.full((b,), self.temperature, np.float32),
         top_p=np.full((b,), self.top_p, np.float32), max_new=max_new,
         stop_ids=np.broadcast_to(self._stop, (b, len(self._stop))).copy())
-    return self._extend_fn(b, T)(self.sampler.params, state, row_ids, tokens, num_new, reset,
-                                 settings)
+    context = max(slots[r][1].cached for r in rows)       # every row's length after the extend
+    return self._extend_fn(b, T, self._window_bucket(context))(
+        self.sampler.params, state, row_ids, tokens, num_new, reset, settings)

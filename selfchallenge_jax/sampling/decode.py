@@ -146,28 +146,45 @@ def broadcast_groups(state: DecodeState, n: int) -> DecodeState:
                       is_leaf=lambda a: isinstance(a, tuple))
 
 
-# Every array of a DecodeState (each layer's K and V included) has the slot on axis 0.
-def _take_rows(state: DecodeState, rows: jax.Array) -> DecodeState:
-  return jax.tree.map(lambda x: x[rows], state)
+# Every array of a DecodeState has the slot on axis 0; an extend reads and writes only the
+# cache's first `window` positions of its rows (K is [B, K, Dh, S], V is [B, K, S, Dh]).
+def _take_rows(state: DecodeState, rows: jax.Array, window: int) -> DecodeState:
+  sub = jax.tree.map(lambda x: x[rows], dataclasses.replace(state, cache=None))
+  cache = KVCache(k=[k[rows, :, :, :window] for k in state.cache.k],
+                  v=[v[rows, :, :window] for v in state.cache.v], lengths=state.cache.lengths[rows])
+  return dataclasses.replace(sub, cache=cache)
 
 
-def _put_rows(state: DecodeState, rows: jax.Array, sub: DecodeState) -> DecodeState:
-  return jax.tree.map(lambda x, y: x.at[rows].set(y, mode="drop"), state, sub)
+def _put_rows(state: DecodeState, rows: jax.Array, sub: DecodeState, window: int) -> DecodeState:
+  put = lambda x, y: x.at[rows].set(y, mode="drop")
+  rest = jax.tree.map(put, dataclasses.replace(state, cache=None),
+                      dataclasses.replace(sub, cache=None))
+  cache = KVCache(
+      k=[k.at[rows, :, :, :window].set(y, mode="drop") for k, y in zip(state.cache.k, sub.cache.k)],
+      v=[v.at[rows, :, :window].set(y, mode="drop") for v, y in zip(state.cache.v, sub.cache.v)],
+      lengths=put(state.cache.lengths, sub.cache.lengths))
+  return dataclasses.replace(rest, cache=cache)
 
 
 def extend_rows(params: llama.Params, state: DecodeState, rows: jax.Array, tokens: jax.Array,
                 num_new: jax.Array, reset: jax.Array, settings: dict[str, jax.Array],
-                config: LlamaConfig) -> DecodeState:
+                config: LlamaConfig, window: int | None = None) -> DecodeState:
   """Extends only the slots `rows` [b] (b <= B; index B = padding, ignored): compute scales with b.
 
   reset [b]: start a new episode in that slot (its cache is emptied first). settings: per-row
   key_data [b, 2], temperature [b], top_p [b], max_new [b] (the turn's budget), stop_ids [b, NS].
+  window (static): the extend reads, attends over and writes back only the first `window` cache
+  positions of its rows, so its cost scales with the context the rows have, not the cache size.
+  The caller guarantees every row's length after the extend is <= window (None = the whole cache).
   """
   B = state.batch_size
-  sub = _take_rows(state, jnp.minimum(rows, B - 1))
+  window = window or state.cache.max_len
+  if not 0 < window <= state.cache.max_len:
+    raise ValueError(f"window {window} outside (0, cache length {state.cache.max_len}]")
+  sub = _take_rows(state, jnp.minimum(rows, B - 1), window)
   sub = dataclasses.replace(
       sub, cache=dataclasses.replace(sub.cache, lengths=jnp.where(reset, 0, sub.cache.lengths)),
       sample_count=jnp.where(reset, 0, sub.sample_count),
       active=jnp.where(reset, False, sub.active), **settings)
   sub = extend(params, sub, tokens, num_new, config)
-  return _put_rows(state, rows, sub)
+  return _put_rows(state, rows, sub, window)

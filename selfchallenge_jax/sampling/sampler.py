@@ -91,8 +91,11 @@ class Sampler:
     B = P * n
 
     def start(params, tokens, num_new, key_data, temperature, top_p, max_new, stop_ids):
-      state = dec.init_state(config, P, cache_len, stop_ids.shape[1], self.cache_dtype)
+      # The prefill attends over a cache of the prompt bucket's length only; the decode cache
+      # (cache_len positions) is that one padded with room to generate.
+      state = dec.init_state(config, P, tokens.shape[1], stop_ids.shape[1], self.cache_dtype)
       state = dec.extend(params, state, tokens, num_new, config)
+      state = dataclasses.replace(state, cache=state.cache.padded(cache_len))
       state = dec.broadcast_groups(state, n)
       return dataclasses.replace(state, key_data=key_data, temperature=temperature, top_p=top_p,
                                  max_new=max_new, stop_ids=stop_ids)

@@ -167,3 +167,45 @@ def test_append_leaves_cache_equal_to_full_prefill(setup):
                                  ref.cache.values_at(layer, b, n), atol=1e-5)
   np.testing.assert_allclose(np.asarray(state.logits), np.asarray(ref.logits), atol=1e-4)
 
+
+
+def test_windowed_extend_rows_equals_whole_cache_extend(setup):
+  """An extend over the first `window` cache positions gives the same cache and logits as one over
+  the whole cache; the positions past the window and the rows not extended stay untouched."""
+  tokenizer, chat, config, params = setup
+  params = llama.unstack_layers(params)
+  B, S, window = 4, 64, 16
+  state = dec.init_state(config, B, S, 2)
+  tok = np.zeros((B, 8), np.int32)
+  tok[:, :5] = np.arange(1, 6)
+  state = dec.extend(params, state, tok, np.full((B,), 5, np.int32), config)
+  rows = np.asarray([2, 0, B], np.int32)             # B = padding
+  tokens = np.zeros((3, 8), np.int32)
+  tokens[0, :8] = np.arange(30, 38)
+  tokens[1, :3] = [7, 8, 9]
+  settings = dict(key_data=np.zeros((3, 2), np.uint32), temperature=np.ones((3,), np.float32),
+                  top_p=np.ones((3,), np.float32), max_new=np.full((3,), 4, np.int32),
+                  stop_ids=np.full((3, 2), -1, np.int32))
+  args = (rows, tokens, np.asarray([8, 3, 0], np.int32), np.asarray([False, True, False]),
+          settings, config)
+  whole = dec.extend_rows(params, state, *args)
+  windowed = dec.extend_rows(params, state, *args, window=window)
+  for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(windowed)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+  np.testing.assert_array_equal(np.asarray(windowed.cache.lengths), [3, 5, 13, 5])
+  with pytest.raises(ValueError, match="window"):
+    dec.extend_rows(params, state, *args, window=S + 1)
+
+
+def test_precompile_covers_every_extend_of_a_run(setup):
+  engine = _engine(setup, num_slots=4)
+  try:
+    # The prompts here are 65-128 tokens, the appends 17-32: token buckets {32, 128}; windows
+    # {64, 128, 256} at least as long as the tokens; rows {4} (num_slots caps the minimum 8).
+    assert engine.precompile([20, 100]) == 3 + 2
+    misses = RolloutEngine._extend_fn.cache_info().misses
+    episodes = engine.run(_specs(4), seed=1)
+    assert all(e.tokens for e in episodes)
+    assert RolloutEngine._extend_fn.cache_info().misses == misses
+  finally:
+    engine.close()

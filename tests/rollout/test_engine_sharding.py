@@ -39,7 +39,7 @@ def test_extend_prefill_is_batch_sharded_under_the_mesh(tmp_path):
   engine = RolloutEngine(Sampler(params, config, cache_len=256, mesh=mesh), chat, num_slots=16,
                          max_turn_tokens=8, max_episode_tokens=64)
   try:
-    fn = engine._extend_fn(16, 128)
+    fn = engine._extend_fn(16, 128, 256)
     assert isinstance(fn, MeshJitted)
     args = _extend_args(engine, 16, 128)
     under_mesh = fn.lower(*args).compile().memory_analysis().temp_size_in_bytes
