@@ -2,8 +2,9 @@
 
   python -m benchmarks.grpo_iteration [--iters=2 --warmup=1 --out=FILE.json]
 
-16 tasks x G=4 (64 rollouts), 128 prompt + 128 generated tokens (temperature 1, top-p 1, no stop
-token, so every rollout has exactly 128 tokens), one optimizer update on the whole batch, KL beta
+16 tasks x G=4 (64 rollouts; a task's G rollouts share its prompt, as in GRPO and as Tunix is
+given them), 128 prompt + 128 generated tokens (temperature 1, top-p 1, no stop token, so every
+rollout has exactly 128 tokens), one optimizer update on the whole batch, KL beta
 0.04 with a frozen reference. Each rollout is rewarded by its Code-as-Task verifier (a few lines
 reading the answer) in the sandbox pool, through the Grain reward stage. Reported per iteration:
 time split sampling / reference logprobs / verification (busy and waited) / update, for the
@@ -81,7 +82,8 @@ def _spec(task, stream_id, tag):
   from selfchallenge_jax.rollout.episode import EpisodeSpec
   env = envs.make("echo")
   env.reset(**task.env_kwargs)
-  return EpisodeSpec(env=env, messages=[{"role": "user", "content": str(stream_id)}],
+  # The task's own prompt (its G rollouts share it; each has its own stream_id, so its own draws).
+  return EpisodeSpec(env=env, messages=[{"role": "user", "content": str(task.env_kwargs["seed"])}],
                      stream_id=stream_id, tag=tag)
 
 
@@ -162,6 +164,7 @@ def ours(mode: str) -> dict:
                    for k in sorted({k for m in records for k in m if k.startswith("verdict/")})},
       "all_iteration_seconds": [m["time/iteration_s"] for m in records],
       "total_seconds": total,
+      "shared_prefills": engine.stats.shared_prefills,    # rollouts that copied a group's prefill
   }
 
 

@@ -27,6 +27,7 @@ from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.rl.sft import sft_update
 from selfchallenge_jax.sampling.sampler import prompt_bucket
 from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
+from selfchallenge_jax.train.xla_options import training_compiler_options
 
 
 def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -88,7 +89,8 @@ def run_bootstrap(ctx: RunContext) -> dict:
                                 total_steps=total_steps)
   key = jax.random.key(ctx.config.seed)
   state = TrainState.create(init_params(config, key), optimizer, jax.random.fold_in(key, 1))
-  step_fn = jax.jit(lambda s, *b: sft_update(s, b, optimizer, config), donate_argnums=0)
+  step_fn = jax.jit(lambda s, *b: sft_update(s, b, optimizer, config), donate_argnums=0,
+                    compiler_options=training_compiler_options())
   rng = np.random.default_rng(ctx.config.seed)
   copy_losses = []
   if cfg.copy_steps:

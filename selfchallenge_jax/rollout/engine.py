@@ -45,6 +45,7 @@ class EngineStats:
   decode_steps: int = 0
   sampled_tokens: int = 0
   extends: int = 0             # extend-prefill calls (each reads every weight once)
+  shared_prefills: int = 0     # new episodes that copied another slot's prefill of their prompt
 
   @property
   def device_fraction(self) -> float:
@@ -109,6 +110,18 @@ class RolloutEngine:
                     in_shardings=(sampling_param_shardings(config, s.mesh), state_sh, rep, rep,
                                   rep, rep, rep),
                     out_shardings=state_sh, donate_argnums=1)
+
+  @functools.lru_cache(maxsize=32)
+  def _copy_fn(self, rows: int, window: int):
+    s = self.sampler
+    def run(state, src, dst, settings):
+      return dec.copy_rows(state, src, dst, settings, window)
+    if s.mesh is None:
+      return jax.jit(run, donate_argnums=0)
+    state_sh = s._shardings(jax.eval_shape(self._init_fn))
+    rep = NamedSharding(s.mesh, P())
+    return mesh_jit(run, s.mesh, in_shardings=(state_sh, rep, rep, rep), out_shardings=state_sh,
+                    donate_argnums=0)
 
   # ---- host loop ------------------------------------------------------------------------------
   def run(self, specs: Sequence[ep.EpisodeSpec], seed: int = 0,
@@ -279,43 +292,34 @@ class RolloutEngine:
 
   def precompile(self, extend_lengths: Sequence[int]) -> int:
     """Compiles every extend program a run with appends of these lengths can use (all row and
-    window buckets), so no compile lands inside a timed or latency-sensitive run. Returns the
-    number of programs."""
+    window buckets) and every prefill-copy program, so no compile lands inside a timed or
+    latency-sensitive run. Returns the number of programs."""
     S = self.sampler.cache_len
     token_buckets = sorted({prompt_bucket(n, S) for n in extend_lengths})
     windows = sorted({self._window_bucket(c) for c in range(1, S + 1)})
     row_buckets = sorted({self._row_bucket(n) for n in range(1, self.num_slots + 1)})
     count = 0
-    for T in token_buckets:
-      for window in (w for w in windows if w >= T):
-        for b in row_buckets:
-          state = self._init_fn()
-          padding = np.full((b,), self.num_slots, np.int32)     # every row dropped
-          zeros = np.zeros((b,), np.int32)
-          settings = dict(key_data=np.zeros((b, 2), np.uint32),
-                          temperature=np.ones((b,), np.float32), top_p=np.ones((b,), np.float32),
-                          max_new=zeros, stop_ids=np.broadcast_to(self._stop, (b, len(self._stop))))
-          self._extend_fn(b, T, window)(self.sampler.params, state, padding,
-                                        np.zeros((b, T), np.int32), zeros, np.zeros((b,), bool),
-                                        settings)
+    for b in row_buckets:
+      padding = np.full((b,), self.num_slots, np.int32)         # every row dropped
+      settings = self._settings(padding, {}, np.zeros((self.num_slots, 2), np.uint32))
+      for window in windows:
+        self._copy_fn(b, window)(self._init_fn(), np.zeros((b,), np.int32), padding, settings)
+        count += 1
+        for T in (t for t in token_buckets if t <= window):
+          self._extend_fn(b, T, window)(self.sampler.params, self._init_fn(), padding,
+                                        np.zeros((b, T), np.int32), np.zeros((b,), np.int32),
+                                        np.zeros((b,), bool), settings)
           count += 1
     return count
 
   def _extend(self, state, pending, slots, key_data):
-    rows = sorted(pending)
-    b = self._row_bucket(len(rows))
-    longest = max(len(pending[r][0]) for r in rows)
-    T = prompt_bucket(longest, self.sampler.cache_len)
-    row_ids = np.full((b,), self.num_slots, np.int32)
-    tokens = np.zeros((b, T), np.int32)
-    num_new = np.zeros((b,), np.int32)
-    reset = np.zeros((b,), bool)
-    max_new = np.zeros((b,), np.int32)
-    for i, slot in enumerate(rows):
+    """One batched extend of the pending rows. New episodes whose prompt another pending row also
+    starts with (a GRPO group) copy that row's prefill instead of computing it again."""
+    S = self.sampler.cache_len
+    max_new: dict[int, int] = {}
+    for slot in sorted(pending):                            # host bookkeeping, every row
       ids, new_episode = pending[slot]
       _, buf = slots[slot]
-      row_ids[i], num_new[i], reset[i] = slot, len(ids), new_episode
-      tokens[i, :len(ids)] = ids
       if new_episode:
         buf.cached = 0
       else:
@@ -323,12 +327,45 @@ class RolloutEngine:
       buf.cached += len(ids)
       buf.turn_start = len(buf.tokens)
       turn_budget = buf.spec.max_turn_tokens or self.max_turn_tokens
-      max_new[i] = min(turn_budget, self.max_episode_tokens - buf.sampled)
-    settings = dict(
-        key_data=key_data[np.minimum(row_ids, self.num_slots - 1)],
-        temperature=np.full((b,), self.temperature, np.float32),
-        top_p=np.full((b,), self.top_p, np.float32), max_new=max_new,
-        stop_ids=np.broadcast_to(self._stop, (b, len(self._stop))).copy())
-    context = max(slots[r][1].cached for r in rows)       # every row's length after the extend
-    return self._extend_fn(b, T, self._window_bucket(context))(
-        self.sampler.params, state, row_ids, tokens, num_new, reset, settings)
+      max_new[slot] = min(turn_budget, self.max_episode_tokens - buf.sampled)
+    window = self._window_bucket(max(slots[r][1].cached for r in pending))  # lengths after
+    computes: dict[tuple[int, ...], int] = {}               # prompt -> the slot prefilling it
+    computed, copies = [], []                               # slots; (slot, source slot)
+    for slot in sorted(pending):
+      ids, new_episode = pending[slot]
+      if new_episode and tuple(ids) in computes:
+        copies.append((slot, computes[tuple(ids)]))
+        continue
+      computed.append(slot)
+      if new_episode:
+        computes[tuple(ids)] = slot
+    b = self._row_bucket(len(computed))
+    T = prompt_bucket(max(len(pending[r][0]) for r in computed), S)
+    row_ids = np.full((b,), self.num_slots, np.int32)
+    tokens = np.zeros((b, T), np.int32)
+    num_new = np.zeros((b,), np.int32)
+    reset = np.zeros((b,), bool)
+    for i, slot in enumerate(computed):
+      ids, new_episode = pending[slot]
+      row_ids[i], num_new[i], reset[i] = slot, len(ids), new_episode
+      tokens[i, :len(ids)] = ids
+    state = self._extend_fn(b, T, window)(self.sampler.params, state, row_ids, tokens, num_new,
+                                          reset, self._settings(row_ids, max_new, key_data))
+    if copies:
+      b = self._row_bucket(len(copies))
+      dst = np.full((b,), self.num_slots, np.int32)
+      src = np.zeros((b,), np.int32)
+      for i, (slot, source) in enumerate(copies):
+        dst[i], src[i] = slot, source
+      state = self._copy_fn(b, window)(state, src, dst, self._settings(dst, max_new, key_data))
+      self.stats.shared_prefills += len(copies)
+    return state
+
+  def _settings(self, row_ids: np.ndarray, max_new: dict[int, int], key_data: np.ndarray):
+    """Per-row sampling settings of extend/copy rows (row id num_slots = padding)."""
+    b = len(row_ids)
+    return dict(key_data=key_data[np.minimum(row_ids, self.num_slots - 1)],
+                temperature=np.full((b,), self.temperature, np.float32),
+                top_p=np.full((b,), self.top_p, np.float32),
+                max_new=np.asarray([max_new.get(int(r), 0) for r in row_ids], np.int32),
+                stop_ids=np.broadcast_to(self._stop, (b, len(self._stop))).copy())

@@ -188,3 +188,16 @@ def extend_rows(params: llama.Params, state: DecodeState, rows: jax.Array, token
       active=jnp.where(reset, False, sub.active), **settings)
   sub = extend(params, sub, tokens, num_new, config)
   return _put_rows(state, rows, sub, window)
+
+
+def copy_rows(state: DecodeState, src: jax.Array, dst: jax.Array, settings: dict[str, jax.Array],
+              window: int | None = None) -> DecodeState:
+  """Copies slots src [b] into slots dst [b] (dst index B = padding, ignored): the first `window`
+  cache positions, length, logits and sampling status. Each dst row keeps its own `settings`
+  (as in extend_rows). A group of episodes with one prompt prefills it once and copies it."""
+  B = state.batch_size
+  window = window or state.cache.max_len
+  if not 0 < window <= state.cache.max_len:
+    raise ValueError(f"window {window} outside (0, cache length {state.cache.max_len}]")
+  sub = _take_rows(state, jnp.minimum(src, B - 1), window)
+  return _put_rows(state, dst, dataclasses.replace(sub, **settings), window)

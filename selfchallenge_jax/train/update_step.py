@@ -18,6 +18,7 @@ from selfchallenge_jax.rl.grpo import RolloutBatch
 from selfchallenge_jax.rl.logprobs import token_logprobs
 from selfchallenge_jax.sharding.mesh_jit import mesh_jit
 from selfchallenge_jax.sharding.rules import logical_to_spec
+from selfchallenge_jax.train.xla_options import training_compiler_options
 
 
 def train_state_shardings(config: LlamaConfig, optimizer: optax.GradientTransformation,
@@ -61,7 +62,8 @@ class UpdatePrograms:
       self._cache[key] = mesh_jit(
           update, self.mesh,
           in_shardings=(self.state_shardings, batch_shardings(batch, self.mesh)),
-          out_shardings=(self.state_shardings, NamedSharding(self.mesh, P())), donate_argnums=0)
+          out_shardings=(self.state_shardings, NamedSharding(self.mesh, P())), donate_argnums=0,
+          compiler_options=training_compiler_options(self.mesh.devices.flat))
     return self._cache[key]
 
   @functools.lru_cache(maxsize=16)

@@ -111,3 +111,19 @@ def test_grpo_loss_requires_old_logprobs_and_advantages(tiny):
   config, params = tiny
   with pytest.raises(ValueError, match="old_logprobs"):
     grpo_loss(params, dataclasses.replace(_batch(), advantages=None), GRPOConfig(), config)
+
+
+def test_training_compiler_options_keep_loss_and_grads(tiny):
+  """The training programs' XLA options (YNNPACK dots on CPU) change speed, not results."""
+  from selfchallenge_jax.train.xla_options import CPU_YNN_DOTS, training_compiler_options
+  config, params = tiny
+  options = training_compiler_options()
+  assert options == CPU_YNN_DOTS                       # the tests run on CPU
+  fast = jax.jit(jax.value_and_grad(grpo_loss, has_aux=True), static_argnums=(2, 3),
+                 compiler_options=options)
+  batch = _batch(1)
+  (loss, _), grads = _value_and_grad(params, batch, CFG, config)
+  (loss2, _), grads2 = fast(params, batch, CFG, config)
+  np.testing.assert_allclose(loss2, loss, rtol=1e-5)
+  for g, g2 in zip(jax.tree.leaves(grads), jax.tree.leaves(grads2)):
+    np.testing.assert_allclose(g2, g, rtol=1e-4, atol=1e-6)

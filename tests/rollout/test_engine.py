@@ -70,33 +70,55 @@ def _engine(setup, **kw):
   return RolloutEngine(sampler, chat, **defaults)
 
 
-def test_multi_turn_tokens_and_logprobs_match_teacher_forcing(setup):
+def _check_episode(e, spec, setup):
+  """Exact bookkeeping, and sampler logprobs equal to the training forward's teacher forcing."""
   tokenizer, chat, config, params = setup
+  assert len(e.tokens) == len(e.loss_mask) == len(e.logprobs)
+  # The conversation starts with the rendered prompt; every sampled region is a turn.
+  prompt = chat.render(spec.messages).ids
+  assert e.tokens[:len(prompt)] == prompt
+  mask = np.asarray(e.loss_mask)
+  covered = np.zeros_like(mask)
+  for start, end in e.turns:
+    covered[start:end] = 1
+  np.testing.assert_array_equal(mask, covered)
+  # Observations were appended as rendered (stop token, observation message, assistant header).
+  for (_, end), (nxt, _) in zip(e.turns, e.turns[1:]):
+    between = e.tokens[end:nxt]
+    assert between[-len(chat.generation_prompt()):] == chat.generation_prompt()
+  # Sampler logprobs equal the training forward's teacher-forced logprobs on the full sequence.
+  tokens = np.asarray([e.tokens], np.int32)
+  positions = np.arange(len(e.tokens), dtype=np.int32)[None]
+  logits = llama.forward(params, tokens, positions, np.ones_like(tokens, bool), config)
+  logp = np.asarray(jax.nn.log_softmax(logits[0, :-1], axis=-1))
+  forced = logp[np.arange(len(e.tokens) - 1), tokens[0, 1:]]
+  sampled = mask[1:] == 1
+  np.testing.assert_allclose(np.asarray(e.logprobs)[1:][sampled], forced[sampled], atol=1e-4)
+
+
+def test_multi_turn_tokens_and_logprobs_match_teacher_forcing(setup):
   engine = _engine(setup)
-  episodes = engine.run(_specs(6), seed=1)       # more episodes than slots: slots get refilled
+  specs = _specs(6)
+  episodes = engine.run(specs, seed=1)            # more episodes than slots: slots get refilled
   for i, e in enumerate(episodes):
     assert e.tag == i and e.end_reason == ep.MAX_TURNS and e.num_turns == 3
-    assert len(e.tokens) == len(e.loss_mask) == len(e.logprobs)
-    # The conversation starts with the rendered prompt; every sampled region is a turn.
-    prompt = chat.render(_specs(6)[i].messages).ids
-    assert e.tokens[:len(prompt)] == prompt
-    mask = np.asarray(e.loss_mask)
-    covered = np.zeros_like(mask)
-    for start, end in e.turns:
-      covered[start:end] = 1
-    np.testing.assert_array_equal(mask, covered)
-    # Observations were appended as rendered (stop token, observation message, assistant header).
-    for (_, end), (nxt, _) in zip(e.turns, e.turns[1:]):
-      between = e.tokens[end:nxt]
-      assert between[-len(chat.generation_prompt()):] == chat.generation_prompt()
-    # Sampler logprobs equal the training forward's teacher-forced logprobs on the full sequence.
-    tokens = np.asarray([e.tokens], np.int32)
-    positions = np.arange(len(e.tokens), dtype=np.int32)[None]
-    logits = llama.forward(params, tokens, positions, np.ones_like(tokens, bool), config)
-    logp = np.asarray(jax.nn.log_softmax(logits[0, :-1], axis=-1))
-    forced = logp[np.arange(len(e.tokens) - 1), tokens[0, 1:]]
-    sampled = mask[1:] == 1
-    np.testing.assert_allclose(np.asarray(e.logprobs)[1:][sampled], forced[sampled], atol=1e-4)
+    _check_episode(e, specs[i], setup)
+  assert engine.stats.shared_prefills == 0
+  engine.close()
+
+
+def test_group_prompts_share_one_prefill(setup):
+  """Episodes with one prompt (a GRPO group) prefill it once; each copy samples its own stream
+  and its logprobs still equal teacher forcing on its own conversation."""
+  engine = _engine(setup, num_slots=4)
+  specs = [dataclasses.replace(s, messages=_specs(3)[i // 2].messages) for i, s in
+           enumerate(_specs(6))]                 # prompts 0 0 1 1 2 2, six streams
+  episodes = engine.run(specs, seed=1)
+  assert engine.stats.shared_prefills >= 2          # at least the first fill: prompts 0 0 1 1
+  for e, spec in zip(episodes, specs):
+    assert e.end_reason == ep.MAX_TURNS
+    _check_episode(e, spec, setup)
+  assert episodes[0].tokens != episodes[1].tokens   # same prompt, own random stream
   engine.close()
 
 
@@ -201,11 +223,15 @@ def test_precompile_covers_every_extend_of_a_run(setup):
   engine = _engine(setup, num_slots=4)
   try:
     # The prompts here are 65-128 tokens, the appends 17-32: token buckets {32, 128}; windows
-    # {64, 128, 256} at least as long as the tokens; rows {4} (num_slots caps the minimum 8).
-    assert engine.precompile([20, 100]) == 3 + 2
-    misses = RolloutEngine._extend_fn.cache_info().misses
-    episodes = engine.run(_specs(4), seed=1)
-    assert all(e.tokens for e in episodes)
-    assert RolloutEngine._extend_fn.cache_info().misses == misses
+    # {64, 128, 256} at least as long as the tokens; rows {4} (num_slots caps the minimum 8);
+    # plus a prefill-copy program per window.
+    assert engine.precompile([20, 100]) == 3 + 2 + 3
+    misses = [f.cache_info().misses for f in (RolloutEngine._extend_fn, RolloutEngine._copy_fn)]
+    specs = _specs(4)
+    specs[1] = dataclasses.replace(specs[1], messages=specs[0].messages)   # a shared prompt
+    episodes = engine.run(specs, seed=1)
+    assert all(e.tokens for e in episodes) and engine.stats.shared_prefills == 1
+    assert [f.cache_info().misses
+            for f in (RolloutEngine._extend_fn, RolloutEngine._copy_fn)] == misses
   finally:
     engine.close()
