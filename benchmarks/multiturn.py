@@ -103,8 +103,8 @@ def _run(engine_cls, sampler, overlap: bool, n: int, turns: int, sleep_s: float)
   engine.close()
   s = engine.stats
   assert all(e.num_turns == turns for e in episodes), [e.end_reason for e in episodes][:4]
-  return {"extend_programs": programs, "wall_s": wall, "decode_s": s.decode_s, "extend_s": s.extend_s,
-          "env_wait_s": s.env_wait_s, "extends": s.extends, "decode_fraction": s.decode_s / wall,
+  return {"extend_programs": programs, "wall_s": wall, "decode_s": s.decode_s,
+          "extend_s": s.extend_s, "env_wait_s": s.env_wait_s, "extends": s.extends, "decode_fraction": s.decode_s / wall,
           "device_fraction": (s.decode_s + s.extend_s) / wall, "sampled_tokens": s.sampled_tokens,
           "new_tokens_per_s": s.sampled_tokens / wall}
 

@@ -59,7 +59,7 @@ class KVCache:
                lengths=jnp.zeros((batch_size,), jnp.int32))
 
   def padded(self, max_len: int) -> "KVCache":
-    """The same cache with room for max_len positions (>= max_len now; the new ones are zeros)."""
+    """The same cache grown to max_len positions (not fewer than it has; new ones are zeros)."""
     extra = max_len - self.max_len
     if extra < 0:
       raise ValueError(f"cannot pad a cache of {self.max_len} positions to {max_len}")

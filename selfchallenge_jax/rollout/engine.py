@@ -96,6 +96,11 @@ class RolloutEngine:
       return jax.jit(init)
     return jax.jit(init, out_shardings=s._shardings(jax.eval_shape(init)))
 
+  @functools.cached_property
+  def _state_shardings(self):
+    """The slots' DecodeState shardings under the sampler's mesh (extend and copy programs)."""
+    return self.sampler._shardings(jax.eval_shape(self._init_fn))
+
   @functools.lru_cache(maxsize=128)
   def _extend_fn(self, rows: int, length: int, window: int):
     s, config = self.sampler, self.sampler.config
@@ -104,12 +109,11 @@ class RolloutEngine:
                              window)
     if s.mesh is None:
       return jax.jit(run, donate_argnums=1)
-    state_sh = s._shardings(jax.eval_shape(self._init_fn))
     rep = NamedSharding(s.mesh, P())
     return mesh_jit(run, s.mesh,
-                    in_shardings=(sampling_param_shardings(config, s.mesh), state_sh, rep, rep,
-                                  rep, rep, rep),
-                    out_shardings=state_sh, donate_argnums=1)
+                    in_shardings=(sampling_param_shardings(config, s.mesh), self._state_shardings,
+                                  rep, rep, rep, rep, rep),
+                    out_shardings=self._state_shardings, donate_argnums=1)
 
   @functools.lru_cache(maxsize=32)
   def _copy_fn(self, rows: int, window: int):
@@ -118,10 +122,9 @@ class RolloutEngine:
       return dec.copy_rows(state, src, dst, settings, window)
     if s.mesh is None:
       return jax.jit(run, donate_argnums=0)
-    state_sh = s._shardings(jax.eval_shape(self._init_fn))
     rep = NamedSharding(s.mesh, P())
-    return mesh_jit(run, s.mesh, in_shardings=(state_sh, rep, rep, rep), out_shardings=state_sh,
-                    donate_argnums=0)
+    return mesh_jit(run, s.mesh, in_shardings=(self._state_shardings, rep, rep, rep),
+                    out_shardings=self._state_shardings, donate_argnums=0)
 
   # ---- host loop ------------------------------------------------------------------------------
   def run(self, specs: Sequence[ep.EpisodeSpec], seed: int = 0,
@@ -317,7 +320,9 @@ class RolloutEngine:
     starts with (a GRPO group) copy that row's prefill instead of computing it again."""
     S = self.sampler.cache_len
     max_new: dict[int, int] = {}
-    for slot in sorted(pending):                            # host bookkeeping, every row
+    computes: dict[tuple[int, ...], int] = {}               # prompt -> the slot prefilling it
+    computed, copies = [], []                               # slots; (slot, source slot)
+    for slot in sorted(pending):
       ids, new_episode = pending[slot]
       _, buf = slots[slot]
       if new_episode:
@@ -328,17 +333,13 @@ class RolloutEngine:
       buf.turn_start = len(buf.tokens)
       turn_budget = buf.spec.max_turn_tokens or self.max_turn_tokens
       max_new[slot] = min(turn_budget, self.max_episode_tokens - buf.sampled)
-    window = self._window_bucket(max(slots[r][1].cached for r in pending))  # lengths after
-    computes: dict[tuple[int, ...], int] = {}               # prompt -> the slot prefilling it
-    computed, copies = [], []                               # slots; (slot, source slot)
-    for slot in sorted(pending):
-      ids, new_episode = pending[slot]
       if new_episode and tuple(ids) in computes:
         copies.append((slot, computes[tuple(ids)]))
         continue
       computed.append(slot)
       if new_episode:
         computes[tuple(ids)] = slot
+    window = self._window_bucket(max(slots[r][1].cached for r in pending))  # lengths after
     b = self._row_bucket(len(computed))
     T = prompt_bucket(max(len(pending[r][0]) for r in computed), S)
     row_ids = np.full((b,), self.num_slots, np.int32)

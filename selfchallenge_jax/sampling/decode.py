@@ -166,6 +166,14 @@ def _put_rows(state: DecodeState, rows: jax.Array, sub: DecodeState, window: int
   return dataclasses.replace(rest, cache=cache)
 
 
+def _resolve_window(state: DecodeState, window: int | None) -> int:
+  """The static window of a row extend or copy: None = the whole cache."""
+  window = window or state.cache.max_len
+  if not 0 < window <= state.cache.max_len:
+    raise ValueError(f"window {window} outside (0, cache length {state.cache.max_len}]")
+  return window
+
+
 def extend_rows(params: llama.Params, state: DecodeState, rows: jax.Array, tokens: jax.Array,
                 num_new: jax.Array, reset: jax.Array, settings: dict[str, jax.Array],
                 config: LlamaConfig, window: int | None = None) -> DecodeState:
@@ -178,9 +186,7 @@ def extend_rows(params: llama.Params, state: DecodeState, rows: jax.Array, token
   The caller guarantees every row's length after the extend is <= window (None = the whole cache).
   """
   B = state.batch_size
-  window = window or state.cache.max_len
-  if not 0 < window <= state.cache.max_len:
-    raise ValueError(f"window {window} outside (0, cache length {state.cache.max_len}]")
+  window = _resolve_window(state, window)
   sub = _take_rows(state, jnp.minimum(rows, B - 1), window)
   sub = dataclasses.replace(
       sub, cache=dataclasses.replace(sub.cache, lengths=jnp.where(reset, 0, sub.cache.lengths)),
@@ -196,8 +202,6 @@ def copy_rows(state: DecodeState, src: jax.Array, dst: jax.Array, settings: dict
   cache positions, length, logits and sampling status. Each dst row keeps its own `settings`
   (as in extend_rows). A group of episodes with one prompt prefills it once and copies it."""
   B = state.batch_size
-  window = window or state.cache.max_len
-  if not 0 < window <= state.cache.max_len:
-    raise ValueError(f"window {window} outside (0, cache length {state.cache.max_len}]")
+  window = _resolve_window(state, window)
   sub = _take_rows(state, jnp.minimum(src, B - 1), window)
   return _put_rows(state, dst, dataclasses.replace(sub, **settings), window)

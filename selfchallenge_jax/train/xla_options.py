@@ -1,9 +1,9 @@
-"""XLA compiler options for the training programs (update, reference logprobs, SFT step).
+"""XLA compiler options for the forward+backward training programs (GRPO update, SFT step).
 
 On XLA:CPU, routing the dots through YNNPACK makes bench-56M's forward+backward step ~9% faster
-(benchmarks/RESULTS.md, train step, paired runs), but slows the sampler's small-batch decode dots,
-so only the training programs ask for it, per jit (`compiler_options`), not through the
-process-wide XLA_FLAGS. Other backends get no options.
+(benchmarks/RESULTS.md, train step, paired runs), but slows forward-only programs (the sampler's
+decode and extends, the reference logprobs), so only the update and the SFT step ask for it, per
+jit (`compiler_options`), not through the process-wide XLA_FLAGS. Other backends get no options.
 """
 
 from __future__ import annotations

@@ -190,7 +190,6 @@ def test_append_leaves_cache_equal_to_full_prefill(setup):
   np.testing.assert_allclose(np.asarray(state.logits), np.asarray(ref.logits), atol=1e-4)
 
 
-
 def test_windowed_extend_rows_equals_whole_cache_extend(setup):
   """An extend over the first `window` cache positions gives the same cache and logits as one over
   the whole cache; the positions past the window and the rows not extended stay untouched."""
