@@ -27,13 +27,18 @@ def get_config() -> ml_collections.ConfigDict:
   # 4096 pieces: the Llama 3.1 tool-schema system prompt is ~1000 tokens (1400 at 1024 pieces), so
   # more demos fit the 2048-token context and SFT steps attend over shorter sequences.
   c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=4096, path=""))   # path: use a file
+  # tool_schemas: "json" (HF's Llama 3.1 template, ~150 tokens a tool) or "signatures" (one line a
+  # tool, ~1/3 of the tokens): the miniature trains from scratch on its format, and the JSON listing
+  # would make its prompts ~1000 tokens, most of every SFT and rollout step's attention.
+  c.chat = ml_collections.ConfigDict(dict(format="llama3", tool_schemas="signatures"))
 
   # demo_task_seeds: executor demos come from task seeds demo_seed .. demo_seed + 7 (eight web
   # sites, not one: a single site's URLs are all a model could learn from it).
   # copy_steps: synthetic copy batches (pipeline/copy_pretrain.py) before the demos. Off by default:
   # 300 steps cost ~8 min here; they lower the validation NLL a lot but solve no task yet (RESULTS.md).
   c.bootstrap = ml_collections.ConfigDict(dict(
-      executor_demos_per_family=48, challenger_demos_per_family=16, steps=120, batch_size=4,
+      executor_demos_per_family=48, challenger_demos_per_family=16, steps=120, batch_tokens=8192,
+      length_multiple=256,
       lr=3e-3, warmup_steps=10, max_len=2048, demo_seed=1, demo_task_seeds=8,
       copy_steps=0, copy_batch_size=32, copy_len=256))
 

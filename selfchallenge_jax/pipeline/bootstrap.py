@@ -2,6 +2,7 @@
 
 This is the miniature's stand-in for an instruct model: deliberately under-trained (a few minutes
 of SFT on a few dozen demos per family) so self-challenging training has room to improve it.
+SFT batches hold demos of one length bucket under a token budget (pipeline/demo_batches.py).
 Optionally (`bootstrap.copy_steps`) a synthetic copy stage comes first (pipeline/copy_pretrain.py):
 the stand-in for the pretraining an instruct model would have had.
 """
@@ -21,8 +22,8 @@ from selfchallenge_jax.model import init_params
 from selfchallenge_jax.pipeline import demos as demo_lib
 from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.copy_pretrain import copy_batch
+from selfchallenge_jax.pipeline.demo_batches import DemoBatches
 from selfchallenge_jax.pipeline.progress import Progress
-from selfchallenge_jax.rl.logprobs import logit_positions_from_mask
 from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.rl.sft import sft_update
 from selfchallenge_jax.sampling.sampler import prompt_bucket
@@ -46,24 +47,6 @@ def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np
   return out
 
 
-def _batch(examples, indices, max_len: int, head_width: int):
-  length = prompt_bucket(max(len(examples[i][0]) for i in indices), max_len)
-  B = len(indices)
-  tokens = np.zeros((B, length), np.int32)
-  mask = np.zeros((B, length), bool)
-  loss_mask = np.zeros((B, length - 1), np.float32)
-  for row, i in enumerate(indices):
-    ids, role = examples[i]
-    tokens[row, :len(ids)] = ids
-    mask[row, :len(ids)] = True
-    loss_mask[row, :len(ids) - 1] = role[1:]
-  positions = np.broadcast_to(np.arange(length, dtype=np.int32), (B, length)).copy()
-  # The LM head runs only where the loss reads (the assistant's tokens, ~1/4 of a demo), at one
-  # width per run so the step compiles once per length bucket.
-  width = min(head_width, length - 1)
-  return tokens, positions, mask, loss_mask, logit_positions_from_mask(loss_mask, width)
-
-
 def run_bootstrap(ctx: RunContext) -> dict:
   cfg = ctx.config.bootstrap
   t0 = time.time()
@@ -76,8 +59,8 @@ def run_bootstrap(ctx: RunContext) -> dict:
     ctx.tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
     ctx.tokenizer_path.write_bytes(epath.Path(ctx.config.tokenizer.path).read_bytes())
   else:
-    train_chat_sentencepiece(demo_lib.corpus_text(chats), ctx.tokenizer_path,
-                             ctx.config.tokenizer.vocab_size)
+    train_chat_sentencepiece(demo_lib.corpus_text(chats, ctx.config.chat.tool_schemas),
+                             ctx.tokenizer_path, ctx.config.tokenizer.vocab_size)
   config = ctx.model_config()
   examples = _examples(ctx, chats, cfg.max_len)
   logging.info("bootstrap: %d executor + %d challenger demos, %d tokens", len(executor),
@@ -103,11 +86,15 @@ def run_bootstrap(ctx: RunContext) -> dict:
       copy_losses.append(float(metrics["loss"]))
       progress.update(step + 1, loss=copy_losses[-1])
   head_width = prompt_bucket(max(int(role[1:].sum()) for _, role in examples), cfg.max_len)
+  batches = DemoBatches(examples, batch_tokens=cfg.batch_tokens,
+                        length_multiple=cfg.length_multiple, max_len=cfg.max_len,
+                        head_width=head_width, rng=rng)
   progress = Progress("bootstrap SFT", cfg.steps)
-  losses = []
+  losses, rows = [], 0
   for step in range(cfg.steps):
-    indices = rng.choice(len(examples), size=min(cfg.batch_size, len(examples)), replace=False)
-    state, metrics = step_fn(state, *_batch(examples, indices, cfg.max_len, head_width))
+    batch = batches.next()
+    rows += len(batch[0])
+    state, metrics = step_fn(state, *batch)
     losses.append(float(metrics["loss"]))
     progress.update(step + 1, loss=losses[-1])
   with Checkpointer(ctx.path("checkpoints", "bootstrap"), max_to_keep=1) as ckpt:
@@ -116,5 +103,6 @@ def run_bootstrap(ctx: RunContext) -> dict:
   return {"executor_demos": len(executor), "challenger_demos": len(challenger),
           "copy_steps": cfg.copy_steps,
           "copy_final_loss": float(np.mean(copy_losses[-5:])) if copy_losses else None,
-          "sft_steps": cfg.steps, "first_loss": losses[0], "final_loss": float(np.mean(losses[-5:])),
+          "sft_steps": cfg.steps, "sft_rows": rows, "sft_epochs": batches.epochs,
+          "first_loss": losses[0], "final_loss": float(np.mean(losses[-5:])),
           "vocab_size": config.vocab_size, "seconds": time.time() - t0}

@@ -17,6 +17,7 @@ from selfchallenge_jax.challenge.challenger_env import make_challenger_env
 from selfchallenge_jax.challenge.prompts import challenger_messages
 from selfchallenge_jax.challenge.scripted import scripted_challenger_texts
 from selfchallenge_jax.evaluation.task_sets import builtin_task_sets
+from selfchallenge_jax.tokenizer.chat_base import TOOL_SCHEMA_STYLES, TOOLS_PREAMBLE
 from selfchallenge_jax.tokenizer.tool_calls import ToolCall
 
 
@@ -64,14 +65,15 @@ def challenger_demos(families: Sequence[str], per_family: int, seed: int) -> lis
   return chats
 
 
-def corpus_text(chats: Sequence[DemoChat]) -> list[str]:
-  """Lines of text to train the tokenizer on: every message, tool call and tool schema."""
-  lines, seen_tools = [], set()
+def corpus_text(chats: Sequence[DemoChat], tool_schemas: str = "json") -> list[str]:
+  """Lines of text to train the tokenizer on, as often as the model will read them: every chat's
+  tools preamble and tool listing (in the chat format's `tool_schemas` style), messages and calls.
+  BPE merges the most frequent pairs, so text every prompt repeats becomes few, long pieces."""
+  lines = []
   for chat in chats:
-    key = json.dumps(chat.tools, sort_keys=True)
-    if key not in seen_tools:
-      seen_tools.add(key)
-      lines.extend(json.dumps(tool, indent=4) for tool in chat.tools)
+    if chat.tools:
+      lines.append(TOOLS_PREAMBLE)
+      lines.extend(TOOL_SCHEMA_STYLES[tool_schemas]([tool]) for tool in chat.tools)
     for message in chat.messages:
       if message.get("tool_calls"):
         function = message["tool_calls"][0]["function"]

@@ -29,7 +29,6 @@ from selfchallenge_jax.tokenizer.chat_base import (
     assistant_text,
     check_message,
     tool_result_text,
-    tools_json,
 )
 
 B_INST, E_INST = "[INST]", "[/INST]"
@@ -71,7 +70,7 @@ class Llama2ChatFormat(ChatFormat):
       if index == 0 and (system is not None or tools):
         content = message["content"]
         if tools:
-          content = TOOLS_PREAMBLE + tools_json(tools) + content.strip()
+          content = TOOLS_PREAMBLE + self.tools_text(tools) + content.strip()
         if system is not None:
           content = B_SYS + system + E_SYS + content
         builder.extend(self._user_turn(content))

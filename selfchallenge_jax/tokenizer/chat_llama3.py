@@ -36,7 +36,6 @@ from selfchallenge_jax.tokenizer.chat_base import (
     assistant_text,
     check_message,
     tool_result_text,
-    tools_json,
 )
 
 KNOWLEDGE_CUTOFF = "December 2023"
@@ -58,8 +57,9 @@ class Llama3ChatFormat(ChatFormat):
       *,
       date_string: str = DEFAULT_DATE,
       tools_in_user_message: bool = True,
+      tool_schemas: str = "json",
   ) -> None:
-    super().__init__(tokenizer)
+    super().__init__(tokenizer, tool_schemas=tool_schemas)
     missing = [name for name in _REQUIRED if not tokenizer.has_token(name)]
     if missing:
       raise ValueError(
@@ -104,7 +104,7 @@ class Llama3ChatFormat(ChatFormat):
     head = "Environment: ipython\n" if tools else ""
     head += f"Cutting Knowledge Date: {KNOWLEDGE_CUTOFF}\nToday Date: {self.date_string}\n\n"
     if tools and not self.tools_in_user_message:
-      head += SYSTEM_TOOLS_PREAMBLE + tools_json(tools)
+      head += SYSTEM_TOOLS_PREAMBLE + self.tools_text(tools)
     builder = TokenBuilder()
     builder.add([self._bos])
     builder.extend(self._turn("system", head + system))
@@ -113,7 +113,7 @@ class Llama3ChatFormat(ChatFormat):
         raise ValueError("tools go into the first user message, but the chat has no user message "
                          "after the system message")
       first_user = messages.pop(0)["content"].strip()
-      builder.extend(self._turn("user", TOOLS_PREAMBLE + tools_json(tools) + first_user))
+      builder.extend(self._turn("user", TOOLS_PREAMBLE + self.tools_text(tools) + first_user))
     for message in messages:
       builder.extend(self.render_message(message))
     if add_generation_prompt:

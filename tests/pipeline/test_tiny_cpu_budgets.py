@@ -29,8 +29,9 @@ def rendered(tmp_path_factory):
                                    num_seeds=b.demo_task_seeds)
            + demo_lib.challenger_demos(families, b.challenger_demos_per_family, b.demo_seed))
   path = tmp_path_factory.mktemp("tok") / "tokenizer.model"
-  train_chat_sentencepiece(demo_lib.corpus_text(chats), path, c.tokenizer.vocab_size)
-  chat = make_chat_format("llama3", load_tokenizer(path))
+  train_chat_sentencepiece(demo_lib.corpus_text(chats, c.chat.tool_schemas), path,
+                           c.tokenizer.vocab_size)
+  chat = make_chat_format(c.chat.format, load_tokenizer(path), tool_schemas=c.chat.tool_schemas)
   out = [(d.role, chat.render(d.messages, tools=d.tools, add_generation_prompt=False))
          for d in chats]
   return c, out

@@ -214,3 +214,25 @@ def test_openai_style_string_arguments(tok, fmt):
   message = {"role": "assistant", "content": None, "tool_calls": [
       {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]}
   assert fmt.render_message(message).ids == fmt.render_message(MESSAGES[2]).ids
+
+
+def test_signature_tool_listing(tok):
+  """`tool_schemas="signatures"`: one line a tool in place of the JSON, the rest of the layout kept."""
+  optional = {"type": "function", "function": {
+      "name": "search", "description": "Find  pages.\nFast.",
+      "parameters": {"type": "object", "properties": {"query": {"type": "string"},
+                                                      "limit": {"type": "integer"}},
+                     "required": ["query"]}}}
+  bare = {"type": "function", "function": {"name": "view", "description": "",
+                                           "parameters": {"type": "object", "properties": {}}}}
+  fmt = Llama3ChatFormat(tok, tool_schemas="signatures")
+  rendered = fmt.render(MESSAGES, tools=TOOLS + [optional, bare], add_generation_prompt=False)
+  listing = ("get_weather(city: string): Current weather in a city.\n"
+             "search(query: string, limit?: integer): Find pages. Fast.\n"
+             "view()\n\n")
+  expected = EXPECTED.replace(EXPECTED[EXPECTED.index("{\n"):EXPECTED.index("What is the")], listing)
+  assert tok.decode(rendered.ids) == expected
+  json_fmt = Llama3ChatFormat(tok)
+  assert len(rendered.ids) < len(json_fmt.render(MESSAGES, tools=TOOLS + [optional, bare]).ids)
+  with pytest.raises(ValueError, match="tool_schemas must be one of"):
+    Llama3ChatFormat(tok, tool_schemas="yaml")
