@@ -69,9 +69,8 @@ class RunContext:
 
   @property
   def chat(self):
-    # Workdirs written before configs had a `chat` section used the Llama 3.1 JSON listing.
-    chat = self.config.get("chat") or {"format": "llama3", "tool_schemas": "json"}
-    return make_chat_format(chat["format"], self.tokenizer, tool_schemas=chat["tool_schemas"])
+    return make_chat_format(self.config.chat.format, self.tokenizer,
+                            tool_schemas=self.config.chat.tool_schemas)
 
   def model_config(self) -> LlamaConfig:
     overrides = dict(self.config.model)
