@@ -24,8 +24,8 @@ def get_config() -> ml_collections.ConfigDict:
       preset="tiny", d_model=128, num_layers=4, num_heads=4, num_kv_heads=2, mlp_dim=384,
       max_seq_len=4096, param_dtype="float32", compute_dtype="float32", remat=False,
       attention_query_block=128))
-  # 4096 pieces: the Llama 3.1 tool-schema system prompt is ~1000 tokens (1400 at 1024 pieces), so
-  # more demos fit the 2048-token context and SFT steps attend over shorter sequences.
+  # 4096 pieces: fewer tokens a demo than at 1024 (the JSON tool listing was ~1000 tokens at 4096,
+  # ~1400 at 1024), so more demos fit the 2048-token context and SFT attends over shorter rows.
   c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=4096, path=""))   # path: use a file
   # tool_schemas: "json" (HF's Llama 3.1 template, ~150 tokens a tool) or "signatures" (one line a
   # tool, ~1/3 of the tokens): the miniature trains from scratch on its format, and the JSON listing

@@ -41,7 +41,8 @@ def pod_config(*, preset: str, mesh: tuple[int, int, int], context: str, tpu: di
   c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=128256,
                                                path="/tmp/llama3/tokenizer.model"))
   c.chat.tool_schemas = "json"             # what a pretrained Llama 3.1 instruct model was tuned on
-  c.bootstrap.update(batch_tokens=32 * ctx["cache_len"], lr=1e-5, max_len=ctx["cache_len"], steps=200)
+  c.bootstrap.update(batch_tokens=32 * ctx["cache_len"], lr=1e-5, max_len=ctx["cache_len"],
+                     steps=200)
   c.sampling.update(cache_len=ctx["cache_len"], num_slots=num_slots, chunk_steps=32,
                     max_turns=ctx["max_turns"], max_turn_tokens=ctx["max_turn_tokens"],
                     max_episode_tokens=ctx["max_episode_tokens"])

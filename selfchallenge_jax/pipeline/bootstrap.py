@@ -26,7 +26,6 @@ from selfchallenge_jax.pipeline.demo_batches import DemoBatches
 from selfchallenge_jax.pipeline.progress import Progress
 from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.rl.sft import sft_update
-from selfchallenge_jax.sampling.sampler import prompt_bucket
 from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
 from selfchallenge_jax.train.xla_options import training_compiler_options
 
@@ -85,10 +84,8 @@ def run_bootstrap(ctx: RunContext) -> dict:
       state, metrics = step_fn(state, *batch)
       copy_losses.append(float(metrics["loss"]))
       progress.update(step + 1, loss=copy_losses[-1])
-  head_width = prompt_bucket(max(int(role[1:].sum()) for _, role in examples), cfg.max_len)
   batches = DemoBatches(examples, batch_tokens=cfg.batch_tokens,
-                        length_multiple=cfg.length_multiple, max_len=cfg.max_len,
-                        head_width=head_width, rng=rng)
+                        length_multiple=cfg.length_multiple, max_len=cfg.max_len, rng=rng)
   progress = Progress("bootstrap SFT", cfg.steps)
   losses, rows = [], 0
   for step in range(cfg.steps):

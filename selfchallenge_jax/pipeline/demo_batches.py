@@ -7,7 +7,7 @@ length bucket (lengths rounded up to a multiple of `length_multiple`) and as man
 padded to long ones. Shapes stay static: one (rows, bucket) pair per bucket, hence one compile each.
 
     batches = DemoBatches(examples, batch_tokens=8192, length_multiple=256, max_len=2048,
-                          head_width=256, rng=np.random.default_rng(0))
+                          rng=np.random.default_rng(0))
     tokens, positions, mask, loss_mask, logit_positions = batches.next()
 
 Each epoch visits every demo once (the last batch of a bucket is topped up with random demos of
@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from selfchallenge_jax.rl.logprobs import logit_positions_from_mask
+from selfchallenge_jax.sampling.sampler import prompt_bucket
 
 Example = tuple[np.ndarray, np.ndarray]          # (token ids [T], role mask [T]: 1 = model-written)
 
@@ -26,7 +27,7 @@ Example = tuple[np.ndarray, np.ndarray]          # (token ids [T], role mask [T]
 class DemoBatches:
 
   def __init__(self, examples: list[Example], *, batch_tokens: int, length_multiple: int,
-               max_len: int, head_width: int, rng: np.random.Generator):
+               max_len: int, rng: np.random.Generator):
     if not examples:
       raise ValueError("DemoBatches needs at least one example")
     if length_multiple < 1 or batch_tokens < 1:
@@ -36,7 +37,10 @@ class DemoBatches:
     if too_long:
       raise ValueError(f"{len(too_long)} examples exceed max_len={max_len} (longest "
                        f"{max(too_long)}); drop them before batching")
-    self.examples, self.rng, self.head_width = examples, rng, head_width
+    self.examples, self.rng = examples, rng
+    # The LM head runs only where the loss reads (the assistant's tokens), at one width per run
+    # (the longest demo's count, bucketed) so the step compiles once per length bucket.
+    self.head_width = prompt_bucket(max(int(role[1:].sum()) for _, role in examples), max_len)
     self.buckets: dict[int, list[int]] = {}
     for i, (ids, _) in enumerate(examples):
       bucket = min(-(-len(ids) // length_multiple) * length_multiple, max_len)
@@ -73,6 +77,5 @@ class DemoBatches:
       mask[row, :len(ids)] = True
       loss_mask[row, :len(ids) - 1] = role[1:]          # loss_mask[t] scores the token at t + 1
     positions = np.broadcast_to(np.arange(bucket, dtype=np.int32), (B, bucket)).copy()
-    # The LM head runs only where the loss reads (the assistant's tokens), at one width per run.
     width = min(self.head_width, bucket - 1)
     return tokens, positions, mask, loss_mask, logit_positions_from_mask(loss_mask, width)

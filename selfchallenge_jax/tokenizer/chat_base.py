@@ -138,7 +138,7 @@ def tool_signatures(tools: Sequence[Mapping[str, Any]]) -> str:
         f"{name}{'' if name in required else '?'}: {spec.get('type', 'any')}"
         for name, spec in (parameters.get("properties") or {}).items())
     description = " ".join(str(function.get("description", "")).split())
-    lines.append(f"{function['name']}({args}): {description}".rstrip(": "))
+    lines.append(f"{function['name']}({args})" + (f": {description}" if description else ""))
   return "\n".join(lines) + "\n\n"
 
 

@@ -22,7 +22,7 @@ def test_batches_group_by_bucket_fill_the_budget_and_cover_every_demo_each_epoch
   lengths = [100, 200, 250, 300, 500, 510, 700, 1000, 90, 260, 50]
   examples = _examples(lengths)
   batches = DemoBatches(examples, batch_tokens=1024, length_multiple=256, max_len=1024,
-                        head_width=512, rng=np.random.default_rng(0))
+                        rng=np.random.default_rng(0))
   assert batches.rows == {256: 4, 512: 2, 768: 1, 1024: 1}
   seen = collections.Counter()
   shapes = set()
@@ -52,8 +52,8 @@ def test_batches_group_by_bucket_fill_the_budget_and_cover_every_demo_each_epoch
 
 def test_bad_input_fails_clearly():
   with pytest.raises(ValueError, match="at least one"):
-    DemoBatches([], batch_tokens=8, length_multiple=4, max_len=8, head_width=4,
+    DemoBatches([], batch_tokens=8, length_multiple=4, max_len=8,
                 rng=np.random.default_rng(0))
   with pytest.raises(ValueError, match="exceed max_len"):
-    DemoBatches(_examples([20]), batch_tokens=64, length_multiple=4, max_len=16, head_width=4,
+    DemoBatches(_examples([20]), batch_tokens=64, length_multiple=4, max_len=16,
                 rng=np.random.default_rng(0))
