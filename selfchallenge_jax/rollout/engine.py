@@ -276,8 +276,7 @@ class RolloutEngine:
       return _StepResult(None, ep.MAX_TOKENS)
     # The turn's last sampled token (its stop token, or the last token of a turn cut by the
     # per-turn budget) was never fed to the cache: it leads the extend.
-    return _StepResult([turn[-1]] + self.chat.render_message(message).ids
-                       + self.chat.generation_prompt(), None)
+    return _StepResult([turn[-1]] + self.chat.continue_after_turn(message), None)
 
   # Extend programs are keyed by (row bucket, token bucket, window bucket): rows are powers of two
   # from MIN_EXTEND_ROWS up to num_slots, tokens are prompt buckets, and the window (the cache

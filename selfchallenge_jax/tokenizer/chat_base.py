@@ -12,7 +12,8 @@ exactly where the model wrote the token (assistant content and its end-of-turn t
 loss uses; everything else (headers, prompts, tool results) is 0.
 
 The multi-turn rollout engine never re-renders a history: it renders the prompt once, keeps the
-sampled ids, and appends `render_message(tool_result) + generation_prompt()` for each observation.
+sampled ids, and appends `continue_after_turn(observation)` after each sampled turn, which every format
+keeps equal to what `render` of the whole chat puts there.
 """
 
 from __future__ import annotations
@@ -102,11 +103,11 @@ def tool_call_of(message: Message) -> ToolCall | None:
   return ToolCall(function["name"], arguments)
 
 
-def assistant_text(message: Message) -> str:
+def assistant_text(message: Message, *, arguments_key: str = "parameters") -> str:
   """What the model wrote in an assistant turn: its tool call's JSON, else its trimmed content."""
   call = tool_call_of(message)
   if call is not None:
-    return format_tool_call(call.name, call.arguments)
+    return format_tool_call(call.name, call.arguments, arguments_key=arguments_key)
   return message["content"].strip()
 
 
@@ -149,6 +150,10 @@ TOOL_SCHEMA_STYLES = {"json": tools_json, "signatures": tool_signatures}
 class ChatFormat(abc.ABC):
   """A chat template over a tokenizer: render chats, append turns, parse replies."""
 
+  #: The key of a tool call's arguments in the JSON this format's assistant writes (Llama 3.1's
+  #: "parameters"; `parse_assistant` reads either key back).
+  tool_arguments_key = "parameters"
+
   def __init__(self, tokenizer: Tokenizer, *, tool_schemas: str = "json") -> None:
     if tool_schemas not in TOOL_SCHEMA_STYLES:
       raise ValueError(f"tool_schemas must be one of {sorted(TOOL_SCHEMA_STYLES)}, got "
@@ -181,6 +186,21 @@ class ChatFormat(abc.ABC):
   @abc.abstractmethod
   def stop_ids(self) -> tuple[int, ...]:
     """Ids that end an assistant turn when sampled."""
+
+  def continue_after_turn(self, message: Message) -> list[int]:
+    """Ids to append after a sampled assistant turn's stop token: `message` (an observation), then
+    the next generation prompt. The engine relies on: render(prompt) + sampled turn + these ids ==
+    render(the chat with that turn and `message`), token for token. Formats whose turns close with
+    more than the stop token (ChatML's newline) add it here."""
+    return self.render_message(message).ids + self.generation_prompt()
+
+  def tool_call_text(self, call: ToolCall) -> str:
+    """A tool call spelled as this format's assistant writes it."""
+    return format_tool_call(call.name, call.arguments, arguments_key=self.tool_arguments_key)
+
+  def assistant_text(self, message: Message) -> str:
+    """What the model wrote in an assistant message, in this format's tool-call spelling."""
+    return assistant_text(message, arguments_key=self.tool_arguments_key)
 
   def parse_assistant(self, text: str) -> ToolCall | str:
     """A sampled assistant reply -> a ToolCall, or the reply text."""

