@@ -1,12 +1,18 @@
-"""Orbax checkpoint -> HF checkpoint, restoring the params into host (CPU) memory."""
+"""Orbax checkpoint -> HF checkpoint (safetensors, config.json and the tokenizer files), restoring
+the params into host (CPU) memory; and the check that transformers loads an export as ours."""
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import jax
+import numpy as np
+from absl import logging
 from etils import epath
 
 from selfchallenge_jax.checkpoint.hf_export import export_hf
 from selfchallenge_jax.checkpoint.manager import Checkpointer
+from selfchallenge_jax.checkpoint.tokenizer_files import copy_tokenizer_files, find_tokenizer_dir
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.llama import abstract_params
 
@@ -27,6 +33,38 @@ def load_params_on_host(checkpoint_dir: epath.PathLike, step: int | None = None)
 
 
 def export_checkpoint(checkpoint_dir: epath.PathLike, out_dir: epath.PathLike, *,
-                      step: int | None = None, dtype: str | None = None) -> list[str]:
+                      step: int | None = None, dtype: str | None = None,
+                      tokenizer_dir: epath.PathLike | None = None) -> list[str]:
+  """Writes the HF checkpoint; returns the file names. The tokenizer comes from `tokenizer_dir`,
+  else from beside the checkpoint or its run workdir (tokenizer_files.find_tokenizer_dir)."""
   config, params, _ = load_params_on_host(checkpoint_dir, step)
-  return export_hf(params, config, out_dir, dtype=dtype)
+  tokenizer_dir = tokenizer_dir or find_tokenizer_dir(checkpoint_dir)
+  files = export_hf(params, config, out_dir, dtype=dtype)
+  if tokenizer_dir is None:
+    logging.warning("no tokenizer found for %s: the export has weights and config only",
+                    checkpoint_dir)
+    return files
+  return files + copy_tokenizer_files(tokenizer_dir, out_dir)
+
+
+def check_hf_export(hf_dir: str, params: Any, config, token_ids: Sequence[int]) -> dict[str, Any]:
+  """Loads the export (a local directory) with transformers and compares it with ours on
+  `token_ids`: max |logit difference| and, when the export has a tokenizer.json, whether
+  transformers' tokenizer encodes the decoded text to the same ids. Needs torch + transformers."""
+  import torch  # pylint: disable=import-outside-toplevel  (not on TPU hosts: callers check)
+  import transformers  # pylint: disable=import-outside-toplevel
+
+  from selfchallenge_jax.model import llama  # pylint: disable=import-outside-toplevel
+  model = transformers.LlamaForCausalLM.from_pretrained(hf_dir).float().eval()
+  tokens = np.asarray([list(token_ids)], np.int64)
+  positions = np.arange(tokens.shape[1])[None]
+  ours = np.asarray(llama.forward(params, tokens, positions, np.ones_like(tokens, bool), config))
+  with torch.no_grad():
+    ref = model(input_ids=torch.tensor(tokens)).logits.float().numpy()
+  out = {"max_abs_logit_diff": float(np.abs(ours - ref).max())}
+  if (epath.Path(hf_dir) / "tokenizer.json").exists():
+    tokenizer = transformers.AutoTokenizer.from_pretrained(hf_dir)
+    text = tokenizer.decode(list(token_ids))
+    out["tokenizer_ids_equal"] = tokenizer(text, add_special_tokens=False).input_ids == list(
+        token_ids)
+  return out

@@ -1,7 +1,8 @@
 """Import an HF Llama checkpoint (config.json + safetensors, single or sharded) into params.
 
 Tensors are read one at a time and written into preallocated stacked arrays, so host memory holds
-one copy of the params plus one HF tensor (an 8B import never holds two copies).
+one copy of the params plus one HF tensor (an 8B import never holds two copies). With `shardings`
+each finished leaf is then placed on its sharding and its host copy dropped before the next.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import json
 from typing import Any, Iterator
 
+import jax
 import numpy as np
 from absl import logging
 from etils import epath
@@ -57,8 +59,28 @@ def _expected_hf_shape(mapping: hf_keys.KeyMapping, ours: tuple[int, ...],
   return mapping.to_hf(np.empty(layer_shape, np.uint8), config).shape
 
 
-def import_hf(hf_dir: epath.PathLike, **config_overrides: Any) -> tuple[LlamaConfig, dict]:
-  """Returns (config, params as numpy arrays in config.param_dtype)."""
+def place_leaves(params: dict, shardings: Any) -> dict:
+  """Host (numpy) params -> jax.Arrays on `shardings`, one leaf at a time, each host copy dropped
+  as soon as its leaf is placed (each host keeps only its addressable shards)."""
+  def place(tree, shards):
+    out = {}
+    for name in list(tree):
+      if isinstance(tree[name], dict):
+        out[name] = place(tree[name], shards[name])
+      else:
+        host = tree.pop(name)
+        out[name] = jax.make_array_from_callback(host.shape, shards[name],
+                                                 lambda index, host=host: host[index])
+        del host
+    return out
+  return place(params, shardings)
+
+
+def import_hf(hf_dir: epath.PathLike, *, shardings: Any = None,
+              **config_overrides: Any) -> tuple[LlamaConfig, dict]:
+  """Returns (config, params in config.param_dtype): numpy arrays, or with `shardings` (a pytree
+  like partitioning.param_shardings(config, mesh), or a function of the config returning one)
+  jax.Arrays placed on them."""
   hf_dir = epath.Path(hf_dir)
   if not hf_dir.exists():
     raise FileNotFoundError(f"HF checkpoint directory {hf_dir} does not exist")
@@ -103,4 +125,6 @@ def import_hf(hf_dir: epath.PathLike, **config_overrides: Any) -> tuple[LlamaCon
         else:
           target[mapping.path[-1]][layer] = value
         del tensor, value
+  if shardings is not None:
+    params = place_leaves(params, shardings(config) if callable(shardings) else shardings)
   return config, params

@@ -74,8 +74,9 @@ def corpus(lines: int = 400, seed: int = 0) -> list[str]:
   return text
 
 
-def train_byte_bpe(split: str = "gpt2", vocab_size: int = 600) -> Tokenizer:
-  """A byte-level BPE with SmolLM2's special tokens at ids 0-2 and `<think>` (special) at 3.
+def train_byte_bpe(split: str = "gpt2", vocab_size: int = 600, texts=None) -> Tokenizer:
+  """A byte-level BPE with SmolLM2's special tokens at ids 0-2 and `<think>` (special) at 3,
+  trained on `texts` (default: a synthetic corpus).
 
   `split`: "gpt2" (ByteLevel's own regex, as SmolLM2) or "llama3" (Llama 3's Split + ByteLevel).
   """
@@ -90,7 +91,7 @@ def train_byte_bpe(split: str = "gpt2", vocab_size: int = 600) -> Tokenizer:
   trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS + [USER_DEFINED],
                                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
                                 show_progress=False)
-  tokenizer.train_from_iterator(corpus(), trainer)
+  tokenizer.train_from_iterator(corpus() if texts is None else texts, trainer)
   return tokenizer
 
 
