@@ -53,6 +53,12 @@ class LlamaConfig:
   # attention work at long sequences, and score tiles that stay in cache. 4x faster attention
   # forward+backward on XLA:CPU at 2048 tokens with 128-token blocks. 0 = one block (the full square).
   attention_query_block: int = 0
+  # Fine-tune only the top layers: the bottom `frozen_layers` layers and the embedding table (the
+  # LM head too when tied) get no gradient. The training forward runs them under stop_gradient in
+  # a scan of their own, so the backward pass never enters them: on a CPU, training the top 8 of
+  # SmolLM2's 30 layers costs about a third of a full update (the forward of all layers remains).
+  # The optimizer freezes the same parameters (rl/optimizer.freeze_bottom_layers). 0 = train all.
+  frozen_layers: int = 0
   bos_id: int = 1
   eos_id: int = 2
 
@@ -71,6 +77,9 @@ class LlamaConfig:
     if self.attention_query_block < 0:
       raise ValueError("LlamaConfig.attention_query_block must be >= 0 (0 = one block), got "
                        f"{self.attention_query_block}")
+    if not 0 <= self.frozen_layers < self.num_layers:
+      raise ValueError(f"LlamaConfig.frozen_layers must be in [0, num_layers={self.num_layers}), "
+                       f"got {self.frozen_layers}")
     if self.remat_policy not in REMAT_POLICIES:
       raise ValueError(f"LlamaConfig.remat_policy={self.remat_policy!r}; expected one of "
                        f"{REMAT_POLICIES}")

@@ -117,15 +117,20 @@ def init_params(config: LlamaConfig, key: jax.Array, std: float = 0.02) -> Param
   return jax.tree.unflatten(treedef, out)
 
 
+def _embedding_table(params: Params, config: LlamaConfig) -> jax.Array:
+  table = params["embed"]["embedding"]
+  return jax.lax.stop_gradient(table) if config.frozen_layers else table
+
+
 def _embed(params: Params, tokens: jax.Array, config: LlamaConfig) -> jax.Array:
-  x = jnp.take(params["embed"]["embedding"], tokens, axis=0).astype(config.activation_dtype)
+  x = jnp.take(_embedding_table(params, config), tokens, axis=0).astype(config.activation_dtype)
   return constrain(x, ("batch", "seq", "act_embed"))
 
 
 def _lm_head(params: Params, x: jax.Array, config: LlamaConfig) -> jax.Array:
   x = layers.rms_norm(x, params["final_norm"]["scale"], config.norm_eps)
   if config.tie_embeddings:
-    kernel = params["embed"]["embedding"].astype(config.activation_dtype).T
+    kernel = _embedding_table(params, config).astype(config.activation_dtype).T
   else:
     kernel = params["lm_head"]["kernel"].astype(config.activation_dtype)
   logits = jnp.einsum("btd,dv->btv", x, kernel, preferred_element_type=jnp.float32)
@@ -153,9 +158,18 @@ def hidden_states(params: Params, tokens: jax.Array, positions: jax.Array,
 
   if config.remat:
     block = jax.checkpoint(block, policy=config.remat_policy_fn)
-  x, _ = jax.lax.scan(block, _embed(params, tokens, config), params["layers"],
-                      unroll=config.layer_loop_unroll)
-  return x
+
+  def run(x, stacked):
+    return jax.lax.scan(block, x, stacked, unroll=config.layer_loop_unroll)[0]
+
+  x = _embed(params, tokens, config)
+  n = config.frozen_layers
+  if not n:
+    return run(x, params["layers"])
+  # Two scans: the frozen bottom has no differentiable input, so autodiff leaves it out entirely.
+  bottom = jax.tree.map(lambda a: jax.lax.stop_gradient(a[:n]), params["layers"])
+  x = jax.lax.stop_gradient(run(x, bottom))
+  return run(x, jax.tree.map(lambda a: a[n:], params["layers"]))
 
 
 def forward(params: Params, tokens: jax.Array, positions: jax.Array, attention_mask: jax.Array,

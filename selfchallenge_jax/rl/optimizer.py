@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import jax
+import jax.numpy as jnp
 import optax
 
 
@@ -20,10 +21,33 @@ def no_decay_on_norms(params: Any) -> Any:
   return jax.tree_util.tree_map_with_path(decay, params)
 
 
+def freeze_bottom_layers(num_frozen: int) -> optax.GradientTransformation:
+  """Zeroes the updates of what `LlamaConfig.frozen_layers` freezes: layers [0, num_frozen) of
+  every stacked `layers` leaf, and the embedding table (which is also the LM head when tied).
+
+  The frozen parts get zero gradients already (the forward stops them), but decoupled weight
+  decay would still shrink them; this keeps them exactly as loaded. Stateless.
+  """
+  def update(updates, state, params=None):
+    del params
+
+    def mask(path, u):
+      top = str(getattr(path[0], "key", path[0]))
+      if top == "embed":
+        return jnp.zeros_like(u)
+      if top == "layers":
+        keep = (jnp.arange(u.shape[0]) >= num_frozen).astype(u.dtype)
+        return u * keep.reshape((-1,) + (1,) * (u.ndim - 1))
+      return u
+    return jax.tree_util.tree_map_with_path(mask, updates), state
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
 def make_optimizer(lr: float, warmup_steps: int, total_steps: int, weight_decay: float = 0.0,
                    b1: float = 0.9, b2: float = 0.999, clip_norm: float | None = 1.0,
                    grad_accum_steps: int = 1, *, eps: float = 1e-8, end_lr_ratio: float = 0.0,
                    decay_mask: Callable[[Any], Any] | None = no_decay_on_norms,
+                   frozen_layers: int = 0,
                    ) -> tuple[optax.GradientTransformation, optax.Schedule]:
   """Returns (optimizer, schedule).
 
@@ -31,6 +55,7 @@ def make_optimizer(lr: float, warmup_steps: int, total_steps: int, weight_decay:
   averages k successive gradients and the inner AdamW (and its schedule) advances once per k
   calls, so k micro-steps equal one step on the mean gradient. Log schedule(state.step // k).
   Clipping sees that mean gradient, as it would the gradient of one big batch.
+  frozen_layers > 0 (the model config's): those layers and the embedding are never updated.
   clip_norm None or <= 0 turns clipping off. The lr rises linearly over warmup_steps, then decays
   (cosine) to lr * end_lr_ratio at update total_steps - 1 (warmup included in total_steps).
   """
@@ -52,6 +77,8 @@ def make_optimizer(lr: float, warmup_steps: int, total_steps: int, weight_decay:
     parts.append(optax.clip_by_global_norm(clip_norm))
   parts.append(optax.adamw(schedule, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay,
                            mask=decay_mask))
+  if frozen_layers:
+    parts.append(freeze_bottom_layers(frozen_layers))
   optimizer = optax.chain(*parts)
   if grad_accum_steps > 1:
     # A plain (init, update) pair, as TrainState.create and tree_map_params expect.
