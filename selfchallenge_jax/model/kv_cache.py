@@ -67,6 +67,18 @@ class KVCache:
     return KVCache(k=[pad(k, 3) for k in self.k], v=[pad(v, 2) for v in self.v],
                    lengths=self.lengths)
 
+  def window(self, size: int) -> "KVCache":
+    """The first `size` positions of every slot (a copy; see `with_window`)."""
+    return KVCache(k=[k[..., :size] for k in self.k], v=[v[:, :, :size] for v in self.v],
+                   lengths=self.lengths)
+
+  def with_window(self, window: "KVCache") -> "KVCache":
+    """This cache with its first window.max_len positions and the lengths taken from `window`."""
+    size = window.max_len
+    return KVCache(k=[k.at[..., :size].set(w) for k, w in zip(self.k, window.k)],
+                   v=[v.at[:, :, :size].set(w) for v, w in zip(self.v, window.v)],
+                   lengths=window.lengths)
+
   def keys_at(self, layer: int, slot: int, count: int):
     """Keys [count, K, Dh] of one slot's first `count` positions (for tests and debugging)."""
     return jnp.moveaxis(self.k[layer][slot, :, :, :count], -1, 0)

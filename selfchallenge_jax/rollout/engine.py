@@ -201,8 +201,12 @@ class RolloutEngine:
       ran_decode = bool(decoding) and device_free
       if ran_decode:                                            # 3. a decode chunk
         t0 = time.perf_counter()
-        state, toks, lps, valid = self.sampler._decode_fn(self.num_slots, self.chunk_steps)(
-            self.sampler.params, state)
+        # The chunk reads only the cache window its slots' contexts can reach (a bounded set
+        # of buckets, like the extends'), not the whole cache.
+        window = self._window_bucket(max(slots[i][1].cached for i in decoding) + self.chunk_steps)
+        state, toks, lps, valid = self.sampler._decode_fn(
+            self.num_slots, self.chunk_steps, window if window < self.sampler.cache_len else None)(
+                self.sampler.params, state)
         toks, lps, valid = np.asarray(toks), np.asarray(lps), np.asarray(valid)
         active, finish = np.asarray(state.active), np.asarray(state.finish)
         self.stats.decode_s += time.perf_counter() - t0
@@ -294,8 +298,8 @@ class RolloutEngine:
 
   def precompile(self, extend_lengths: Sequence[int]) -> int:
     """Compiles every extend program a run with appends of these lengths can use (all row and
-    window buckets) and every prefill-copy program, so no compile lands inside a timed or
-    latency-sensitive run. Returns the number of programs."""
+    window buckets), every prefill-copy program and the decode chunk of every window, so no
+    compile lands inside a timed or latency-sensitive run. Returns the number of programs."""
     S = self.sampler.cache_len
     token_buckets = sorted({prompt_bucket(n, S) for n in extend_lengths})
     windows = sorted({self._window_bucket(c) for c in range(1, S + 1)})
@@ -312,6 +316,11 @@ class RolloutEngine:
                                         np.zeros((b, T), np.int32), np.zeros((b,), np.int32),
                                         np.zeros((b,), bool), settings)
           count += 1
+    for window in windows:
+      decode = self.sampler._decode_fn(self.num_slots, self.chunk_steps,
+                                       window if window < S else None)
+      jax.block_until_ready(decode(self.sampler.params, self._init_fn()))
+      count += 1
     return count
 
   def _extend(self, state, pending, slots, key_data):

@@ -89,14 +89,35 @@ def extend(params: llama.Params, state: DecodeState, tokens: jax.Array, num_new:
 
 
 def decode(params: llama.Params, state: DecodeState, num_steps: int, config: LlamaConfig,
-           top_k: int = 0) -> tuple[DecodeState, jax.Array, jax.Array, jax.Array]:
+           top_k: int = 0, window: int | None = None
+           ) -> tuple[DecodeState, jax.Array, jax.Array, jax.Array]:
   """Runs up to num_steps sampling steps on device (exits early when no slot is active).
+
+  window (static): the steps read and attend over only the cache's first `window` positions
+  (copied out once per call and written back at its end), so a decode step costs what the slots'
+  contexts need rather than the whole cache: at 32 slots and 2048 positions, SmolLM2's cache is
+  ~3 GB, several times its weights. The caller guarantees every active slot's length plus
+  num_steps is <= window (parked slots may be longer: they neither read nor write). None = the
+  whole cache.
 
   Returns (state, tokens int32 [B, num_steps], logprobs float32 [B, num_steps], valid bool
   [B, num_steps]); valid marks the steps at which each slot sampled.
   """
-  B = state.batch_size
   cache_len = state.cache.max_len
+  window = _resolve_window(state, window)
+  if window < cache_len:
+    sub = dataclasses.replace(state, cache=state.cache.window(window))
+    sub, out_tokens, out_logprobs, out_valid = _decode_loop(params, sub, num_steps, config,
+                                                            top_k, cache_len)
+    return (dataclasses.replace(sub, cache=state.cache.with_window(sub.cache)), out_tokens,
+            out_logprobs, out_valid)
+  return _decode_loop(params, state, num_steps, config, top_k, cache_len)
+
+
+def _decode_loop(params: llama.Params, state: DecodeState, num_steps: int, config: LlamaConfig,
+                 top_k: int, cache_len: int) -> tuple[DecodeState, jax.Array, jax.Array, jax.Array]:
+  """decode's while loop; `cache_len` is the real cache's length (the state may hold a window)."""
+  B = state.batch_size
   out_tokens = jnp.zeros((B, num_steps), jnp.int32)
   out_logprobs = jnp.zeros((B, num_steps), jnp.float32)
   out_valid = jnp.zeros((B, num_steps), bool)

@@ -111,11 +111,11 @@ class Sampler:
                     out_shardings=self._shardings(abstract))
 
   @functools.lru_cache(maxsize=64)
-  def _decode_fn(self, batch_size: int, num_steps: int):
+  def _decode_fn(self, batch_size: int, num_steps: int, window: int | None = None):
     config, top_k = self.config, self.top_k
 
     def run(params, state):
-      return dec.decode(params, state, num_steps, config, top_k)
+      return dec.decode(params, state, num_steps, config, top_k, window)
 
     if self.mesh is None:
       return jax.jit(run, donate_argnums=1)

@@ -218,19 +218,50 @@ def test_windowed_extend_rows_equals_whole_cache_extend(setup):
     dec.extend_rows(params, state, *args, window=S + 1)
 
 
+def test_windowed_decode_equals_whole_cache_decode(setup):
+  """A decode chunk over the first `window` cache positions samples the same tokens and logprobs
+  and leaves the same cache as one over the whole cache, with a parked slot longer than the
+  window left untouched; a slot whose whole cache fills still ends CONTEXT_FULL."""
+  tokenizer, chat, config, params = setup
+  params = llama.unstack_layers(params)
+  B, S, window, steps = 4, 64, 32, 6
+  state = dec.init_state(config, B, S, 2)
+  tok = np.zeros((B, 48), np.int32)
+  lengths = np.asarray([5, 9, 40, 3], np.int32)     # slot 2 is longer than the window: parked
+  for b, n in enumerate(lengths):
+    tok[b, :n] = np.arange(1, n + 1) % config.vocab_size
+  state = dec.extend(params, state, tok, lengths, config)
+  settings = dict(key_data=np.arange(2 * B, dtype=np.uint32).reshape(B, 2),
+                  temperature=np.ones((B,), np.float32), max_new=np.full((B,), 50, np.int32),
+                  active=np.asarray([True, True, False, True]))
+  state = dataclasses.replace(state, **settings)
+  whole = dec.decode(params, state, steps, config)
+  windowed = dec.decode(params, state, steps, config, window=window)
+  for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(windowed)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+  assert np.asarray(windowed[3])[[0, 1, 3]].all() and not np.asarray(windowed[3])[2].any()
+  with pytest.raises(ValueError, match="window"):
+    dec.decode(params, state, steps, config, window=S + 1)
+  # Near the end of the real cache, a windowed chunk (window == S) ends the slot as before.
+  full = dataclasses.replace(state, cache=dataclasses.replace(
+      state.cache, lengths=np.asarray([S - 2, 9, 40, 3], np.int32)))
+  _, _, _, valid = dec.decode(params, full, steps, config, window=S)
+  assert int(np.asarray(valid)[0].sum()) == 3    # fed at S-2 and S-1, then CONTEXT_FULL
+
+
 def test_precompile_covers_every_extend_of_a_run(setup):
   engine = _engine(setup, num_slots=4)
   try:
     # The prompts here are 65-128 tokens, the appends 17-32: token buckets {32, 128}; windows
     # {64, 128, 256} at least as long as the tokens; rows {4} (num_slots caps the minimum 8);
-    # plus a prefill-copy program per window.
-    assert engine.precompile([20, 100]) == 3 + 2 + 3
-    misses = [f.cache_info().misses for f in (RolloutEngine._extend_fn, RolloutEngine._copy_fn)]
+    # plus a prefill-copy program and a decode chunk per window.
+    assert engine.precompile([20, 100]) == 3 + 2 + 3 + 3
+    programs = (RolloutEngine._extend_fn, RolloutEngine._copy_fn, Sampler._decode_fn)
+    misses = [f.cache_info().misses for f in programs]
     specs = _specs(4)
     specs[1] = dataclasses.replace(specs[1], messages=specs[0].messages)   # a shared prompt
     episodes = engine.run(specs, seed=1)
     assert all(e.tokens for e in episodes) and engine.stats.shared_prefills == 1
-    assert [f.cache_info().misses
-            for f in (RolloutEngine._extend_fn, RolloutEngine._copy_fn)] == misses
+    assert [f.cache_info().misses for f in programs] == misses
   finally:
     engine.close()
