@@ -15,6 +15,9 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
+  # Where the policy starts: scratch (this tiny model, trained here), hf:DIR or gguf:FILE
+  # (pipeline/init_source.py; configs/smollm2_cpu.py starts from SmolLM2-135M-Instruct).
+  c.init = "scratch"
   c.phases = "bootstrap,eval_before,challenge,train,eval_after,export,report"
   # Retail/airline prompts (tools + policy) need ~5k tokens: beyond the miniature's context.
   c.families = "calculation,web_browsing"

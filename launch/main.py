@@ -65,7 +65,10 @@ def main(argv):
     phase_fn(name)                               # unknown phases fail before any compute
   workdir = epath.Path(FLAGS.workdir)
   check_workdir(workdir)
-  ctx = RunContext(config, workdir)              # a mesh that does not fit fails here
+  try:
+    ctx = RunContext(config, workdir)            # a bad mesh or init source fails here
+  except (ValueError, FileNotFoundError) as e:
+    raise SystemExit(f"launch.main: error: {e}") from None
   (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
   logging.info("devices: %s; mesh %s", jax.devices(), dict(ctx.mesh.shape))
   run_phases(ctx, names)

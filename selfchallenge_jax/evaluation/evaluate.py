@@ -16,7 +16,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from absl import logging
 from etils import epath
@@ -91,9 +91,11 @@ def reason_bucket(end_reason: str) -> str:
 
 def evaluate(engine: RolloutEngine, tasks_by_env: Mapping[str, Sequence[BenchmarkTask]], *, k: int,
              seed: int, num_samples: int | None = None, user_factory: UserFactory | None = None,
-             episodes_per_run: int | None = None) -> EvalResult:
+             episodes_per_run: int | None = None,
+             on_episode_end: Callable[[], None] | None = None) -> EvalResult:
   """Runs `num_samples` (default k) executor episodes per task and scores them.
 
+  on_episode_end() is called as each episode ends (e.g. to advance a progress line).
   episodes_per_run bounds how many episodes (each with its own environment; a tau database is
   megabytes) exist at once; default 4 * engine.num_slots.
   """
@@ -114,7 +116,8 @@ def evaluate(engine: RolloutEngine, tasks_by_env: Mapping[str, Sequence[Benchmar
     chunk = work[start:start + per_run]
     specs = [executor_spec(task, stream_id=stream_id, tag=(name, index), user_factory=user_factory)
              for stream_id, name, index, task in chunk]
-    episodes = engine.run(specs, seed=seed)
+    episodes = engine.run(specs, seed=seed, on_episode_end=(
+        None if on_episode_end is None else lambda index, episode: on_episode_end()))
     del specs     # the environments are released once the chunk is scored
     for (_, name, index, task), episode in zip(chunk, episodes):
       _record(results[name][index], task, episode)

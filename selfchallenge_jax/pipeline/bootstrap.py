@@ -1,10 +1,18 @@
-"""Bootstrap phase: the project's tokenizer and a tiny Llama SFT'd on scripted demonstrations.
+"""Bootstrap phase: the starting policy, saved to checkpoints/bootstrap.
 
-This is the miniature's stand-in for an instruct model: deliberately under-trained (a few minutes
-of SFT on a few dozen demos per family) so self-challenging training has room to improve it.
-SFT batches hold demos of one length bucket under a token budget (pipeline/demo_batches.py).
-Optionally (`bootstrap.copy_steps`) a synthetic copy stage comes first (pipeline/copy_pretrain.py):
-the stand-in for the pretraining an instruct model would have had.
+Pretrained (`init=hf:DIR` / `gguf:FILE`, pipeline/init_source.py): the weights are imported into
+their shardings on the run's mesh and the checkpoint's tokenizer files (with its chat template)
+are copied into the workdir; then an optional short format warm-up, `bootstrap.steps` SFT steps on
+scripted demonstrations of generated tasks (the stand-in for the function-calling data an instruct
+model is tuned on: our tool-call convention, the `Answer:` ending, the challenger's task layout).
+0 steps keeps the model exactly as loaded.
+
+From scratch (`init=scratch`, the fast smoke path): a SentencePiece tokenizer trained on project
+text and a tiny random Llama SFT'd on the same demonstrations, optionally after a synthetic copy
+stage (pipeline/copy_pretrain.py). Deliberately under-trained: it is a smoke test of the loop.
+
+SFT batches hold demos of one length bucket under a token budget (pipeline/demo_batches.py); the
+step is jitted on the run's mesh with the train state's shardings (params never gathered).
 """
 
 from __future__ import annotations
@@ -15,18 +23,24 @@ import jax
 import numpy as np
 from absl import logging
 from etils import epath
+from jax.sharding import NamedSharding, PartitionSpec as P
 
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.checkpoint.train_state import TrainState
 from selfchallenge_jax.model import init_params
+from selfchallenge_jax.model.partitioning import param_shardings
 from selfchallenge_jax.pipeline import demos as demo_lib
 from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.copy_pretrain import copy_batch
 from selfchallenge_jax.pipeline.demo_batches import DemoBatches
+from selfchallenge_jax.pipeline.init_source import load_pretrained, training_overrides
 from selfchallenge_jax.pipeline.progress import Progress
 from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.rl.sft import sft_update
+from selfchallenge_jax.sharding.mesh_jit import mesh_jit
+from selfchallenge_jax.sharding.rules import logical_to_spec
 from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
+from selfchallenge_jax.train.update_step import train_state_shardings
 from selfchallenge_jax.train.xla_options import training_compiler_options
 
 
@@ -46,6 +60,24 @@ def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np
   return out
 
 
+def _scratch_start(ctx: RunContext, chats):
+  """Tokenizer (trained, or copied from config.tokenizer.path) and random params on the mesh."""
+  if ctx.config.tokenizer.path:
+    ctx.tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
+    ctx.tokenizer_path.write_bytes(epath.Path(ctx.config.tokenizer.path).read_bytes())
+  else:
+    train_chat_sentencepiece(demo_lib.corpus_text(chats, ctx.config.chat.tool_schemas),
+                             ctx.tokenizer_path, ctx.config.tokenizer.vocab_size)
+  config = ctx.model_config()
+  init = jax.jit(lambda key: init_params(config, key),
+                 out_shardings=param_shardings(config, ctx.mesh))
+  return config, init(jax.random.key(ctx.config.seed))
+
+
+def _batch_sharding(mesh, x: np.ndarray) -> NamedSharding:
+  return NamedSharding(mesh, logical_to_spec(("batch",) + (None,) * (x.ndim - 1), x.shape, mesh))
+
+
 def run_bootstrap(ctx: RunContext) -> dict:
   cfg = ctx.config.bootstrap
   t0 = time.time()
@@ -54,52 +86,70 @@ def run_bootstrap(ctx: RunContext) -> dict:
   challenger = demo_lib.challenger_demos(ctx.families, cfg.challenger_demos_per_family,
                                          cfg.demo_seed)
   chats = executor + challenger
-  if ctx.config.tokenizer.path:
-    ctx.tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
-    ctx.tokenizer_path.write_bytes(epath.Path(ctx.config.tokenizer.path).read_bytes())
+  if ctx.init.pretrained:
+    overrides = training_overrides(dict(ctx.config.model), ctx.init)
+    config, params, _ = load_pretrained(ctx.init, ctx.mesh, overrides, ctx.tokenizer_dir)
   else:
-    train_chat_sentencepiece(demo_lib.corpus_text(chats, ctx.config.chat.tool_schemas),
-                             ctx.tokenizer_path, ctx.config.tokenizer.vocab_size)
-  config = ctx.model_config()
-  examples = _examples(ctx, chats, cfg.max_len)
+    config, params = _scratch_start(ctx, chats)
+  load_seconds = time.time() - t0
+  examples = _examples(ctx, chats, cfg.max_len) if cfg.steps or cfg.copy_steps else []
   logging.info("bootstrap: %d executor + %d challenger demos, %d tokens", len(executor),
                len(challenger), sum(len(e[0]) for e in examples))
 
   # One schedule over both stages: the copy stage (0 steps by default) then the demos.
   total_steps = cfg.copy_steps + cfg.steps
-  optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, total_steps - 1),
-                                total_steps=total_steps)
-  key = jax.random.key(ctx.config.seed)
-  state = TrainState.create(init_params(config, key), optimizer, jax.random.fold_in(key, 1))
-  step_fn = jax.jit(lambda s, *b: sft_update(s, b, optimizer, config), donate_argnums=0,
-                    compiler_options=training_compiler_options())
-  rng = np.random.default_rng(ctx.config.seed)
-  copy_losses = []
-  if cfg.copy_steps:
-    pool = np.concatenate([ids for ids, _ in examples])
-    progress = Progress("bootstrap copy", cfg.copy_steps)
-    for step in range(cfg.copy_steps):
-      batch = copy_batch(pool, rng, batch_size=cfg.copy_batch_size, length=cfg.copy_len,
-                         bos_id=config.bos_id)
-      state, metrics = step_fn(state, *batch)
-      copy_losses.append(float(metrics["loss"]))
-      progress.update(step + 1, loss=copy_losses[-1])
-  batches = DemoBatches(examples, batch_tokens=cfg.batch_tokens,
-                        length_multiple=cfg.length_multiple, max_len=cfg.max_len, rng=rng)
-  progress = Progress("bootstrap SFT", cfg.steps)
-  losses, rows = [], 0
-  for step in range(cfg.steps):
-    batch = batches.next()
-    rows += len(batch[0])
-    state, metrics = step_fn(state, *batch)
-    losses.append(float(metrics["loss"]))
-    progress.update(step + 1, loss=losses[-1])
+  losses, copy_losses, rows, epochs = [], [], 0, 0
+  if total_steps:
+    optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, total_steps - 1),
+                                  total_steps=total_steps, frozen_layers=config.frozen_layers)
+    shardings = train_state_shardings(config, optimizer, ctx.mesh)
+    create = mesh_jit(lambda p, key: TrainState.create(p, optimizer, key), ctx.mesh,
+                      out_shardings=shardings, donate_argnums=0)
+    state = create(params, jax.random.key(ctx.config.seed + 1))
+    del params
+    replicated = NamedSharding(ctx.mesh, P())
+    step_fns = {}
+
+    def step(state, batch):
+      key = tuple(x.shape for x in batch)
+      if key not in step_fns:
+        step_fns[key] = mesh_jit(
+            lambda s, *b: sft_update(s, b, optimizer, config), ctx.mesh,
+            in_shardings=(shardings, *(_batch_sharding(ctx.mesh, x) for x in batch)),
+            out_shardings=(shardings, replicated), donate_argnums=0,
+            compiler_options=training_compiler_options(ctx.mesh.devices.flat))
+      return step_fns[key](state, *batch)
+
+    rng = np.random.default_rng(ctx.config.seed)
+    if cfg.copy_steps:
+      pool = np.concatenate([ids for ids, _ in examples])
+      progress = Progress("bootstrap copy", cfg.copy_steps)
+      for i in range(cfg.copy_steps):
+        batch = copy_batch(pool, rng, batch_size=cfg.copy_batch_size, length=cfg.copy_len,
+                           bos_id=config.bos_id)
+        state, metrics = step(state, batch)
+        copy_losses.append(float(metrics["loss"]))
+        progress.update(i + 1, loss=copy_losses[-1])
+    if cfg.steps:
+      batches = DemoBatches(examples, batch_tokens=cfg.batch_tokens,
+                            length_multiple=cfg.length_multiple, max_len=cfg.max_len, rng=rng)
+      progress = Progress("bootstrap SFT", cfg.steps)
+      for i in range(cfg.steps):
+        batch = batches.next()
+        rows += len(batch[0])
+        state, metrics = step(state, batch)
+        losses.append(float(metrics["loss"]))
+        progress.update(i + 1, loss=losses[-1])
+      epochs = batches.epochs
+    params = state.params
   with Checkpointer(ctx.path("checkpoints", "bootstrap"), max_to_keep=1) as ckpt:
-    ckpt.save_params(total_steps, state.params, {"model_config": config.to_dict(),
-                                               "phase": "bootstrap"})
-  return {"executor_demos": len(executor), "challenger_demos": len(challenger),
+    ckpt.save_params(total_steps, params, {"model_config": config.to_dict(), "phase": "bootstrap",
+                                           "init": ctx.init.spec})
+  return {"init": ctx.init.spec, "load_seconds": load_seconds,
+          "executor_demos": len(executor), "challenger_demos": len(challenger),
           "copy_steps": cfg.copy_steps,
           "copy_final_loss": float(np.mean(copy_losses[-5:])) if copy_losses else None,
-          "sft_steps": cfg.steps, "sft_rows": rows, "sft_epochs": batches.epochs,
-          "first_loss": losses[0], "final_loss": float(np.mean(losses[-5:])),
+          "sft_steps": cfg.steps, "sft_rows": rows, "sft_epochs": epochs,
+          "first_loss": losses[0] if losses else None,
+          "final_loss": float(np.mean(losses[-5:])) if losses else None,
           "vocab_size": config.vocab_size, "seconds": time.time() - t0}

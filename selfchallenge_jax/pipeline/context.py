@@ -2,8 +2,11 @@
 
 Workdir layout (local or gs://, through etils.epath; for gs:// see selfchallenge_jax/io/gcs.py):
   config.json                      the resolved run config
-  tokenizer/tokenizer.model        the project-trained tokenizer (or a copy of config.tokenizer.path)
-  checkpoints/bootstrap/           params-only orbax checkpoint after SFT bootstrapping
+  tokenizer/                       the run's tokenizer: tokenizer.model (trained from scratch or a
+                                   copy of config.tokenizer.path), or the pretrained checkpoint's
+                                   tokenizer.json + tokenizer_config.json (with its chat template)
+  checkpoints/bootstrap/           params-only orbax checkpoint of the starting policy (after the
+                                   optional SFT warm-up)
   checkpoints/train/               GRPO train states (params, optimizer, step, rng, data iterator)
   tasks/challenge/                 the challenger's task dataset (ArrayRecord + JSONL)
   eval_<tag>.json / .md            evaluation results
@@ -28,6 +31,7 @@ from etils import epath
 from selfchallenge_jax.checkpoint.export import load_params_on_host
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.model.config import LlamaConfig, get_config
+from selfchallenge_jax.pipeline.init_source import parse_init, training_overrides
 from selfchallenge_jax.sharding import make_mesh
 from selfchallenge_jax.tokenizer import load_tokenizer, make_chat_format
 
@@ -39,6 +43,11 @@ class RunContext:
     self.workdir = epath.Path(workdir)
     self.mesh = make_mesh(tuple(config.mesh))
     self.families = [f for f in config.families.split(",") if f]
+    self.init = parse_init(config.init)         # a bad init spec fails before any compute
+    if self.init.pretrained:
+      training_overrides(dict(config.model), self.init)
+      if not epath.Path(self.init.path).exists():
+        raise FileNotFoundError(f"config.init={self.init.spec!r}: {self.init.path} does not exist")
     self.started = time.time()
     self._tokenizer = None
 
@@ -47,8 +56,13 @@ class RunContext:
     return self.workdir.joinpath(*parts)
 
   @property
+  def tokenizer_dir(self) -> epath.Path:
+    return self.path("tokenizer")
+
+  @property
   def tokenizer_path(self) -> epath.Path:
-    return self.path("tokenizer", "tokenizer.model")
+    """Where the from-scratch run keeps its SentencePiece model."""
+    return self.tokenizer_dir / "tokenizer.model"
 
   def phase_done(self, name: str) -> bool:
     return self.path("phases", f"{name}.json").exists()
@@ -61,10 +75,10 @@ class RunContext:
   @property
   def tokenizer(self):
     if self._tokenizer is None:
-      if not self.tokenizer_path.exists():
-        raise FileNotFoundError(f"{self.tokenizer_path} does not exist: run the bootstrap phase "
+      if not self.tokenizer_dir.exists():
+        raise FileNotFoundError(f"{self.tokenizer_dir} does not exist: run the bootstrap phase "
                                 "first (or set --config.tokenizer.path)")
-      self._tokenizer = load_tokenizer(self.tokenizer_path)
+      self._tokenizer = load_tokenizer(self.tokenizer_dir)
     return self._tokenizer
 
   @property
@@ -73,6 +87,19 @@ class RunContext:
                             tool_schemas=self.config.chat.tool_schemas)
 
   def model_config(self) -> LlamaConfig:
+    """The policy's architecture: the bootstrap checkpoint's, once it exists; before that (the
+    from-scratch bootstrap itself) the configured preset sized to the tokenizer."""
+    boot = self.path("checkpoints", "bootstrap")
+    if boot.exists():
+      ckpt = Checkpointer(boot, create=False)
+      try:
+        if ckpt.latest_step() is not None:
+          return LlamaConfig.from_dict(ckpt.metadata()["model_config"])
+      finally:
+        ckpt.close()
+    if self.init.pretrained:
+      raise FileNotFoundError(f"no bootstrap checkpoint under {boot}: run the bootstrap phase "
+                              f"first (it imports {self.init.spec})")
     overrides = dict(self.config.model)
     preset = overrides.pop("preset")
     tok = self.tokenizer

@@ -10,26 +10,27 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from typing import Callable
 
 import jax
-import numpy as np
 from absl import logging
 
 from selfchallenge_jax.challenge.backends import PolicyBackend, ScriptedBackend, good_task_script
 from selfchallenge_jax.challenge.openai_backend import OpenAIChallengerBackend
 from selfchallenge_jax.challenge.run import run_challenge
-from selfchallenge_jax.checkpoint.export import load_params_on_host
+from selfchallenge_jax.checkpoint.export import check_hf_export, load_params_on_host
 from selfchallenge_jax.checkpoint.hf_export import export_hf
+from selfchallenge_jax.checkpoint.tokenizer_files import copy_tokenizer_files
 from selfchallenge_jax.evaluation.evaluate import evaluate, write_results
 from selfchallenge_jax.evaluation.task_sets import builtin_task_sets
 from selfchallenge_jax.io.local_copies import local_dir
-from selfchallenge_jax.model import llama
 from selfchallenge_jax.pipeline.bootstrap import run_bootstrap
 from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.engine_factory import make_engine
+from selfchallenge_jax.pipeline.progress import Progress
 from selfchallenge_jax.pipeline.report import write_report
 from selfchallenge_jax.pipeline.train_phase import run_train
 from selfchallenge_jax.sandbox.pool import SandboxPool
@@ -42,8 +43,14 @@ def run_eval(ctx: RunContext, tag: str) -> dict:
   config, params = ctx.load_policy()
   engine = make_engine(ctx, params, config)
   tasks = builtin_task_sets({f: cfg.tasks_per_family for f in ctx.families}, cfg.seed)
+  progress = Progress(f"eval_{tag}", sum(len(t) for t in tasks.values()) * cfg.k)
+  ended = [0]
+
+  def episode_ended():
+    ended[0] += 1
+    progress.update(ended[0])
   try:
-    result = evaluate(engine, tasks, k=cfg.k, seed=cfg.seed)
+    result = evaluate(engine, tasks, k=cfg.k, seed=cfg.seed, on_episode_end=episode_ended)
   finally:
     engine.close()
   write_results(result, ctx.workdir, name=f"eval_{tag}")
@@ -87,23 +94,25 @@ def run_challenge_phase(ctx: RunContext) -> dict:
 
 
 def run_export(ctx: RunContext) -> dict:
-  import torch
-  import transformers
+  """HF safetensors + config.json + the run's tokenizer files under WORKDIR/hf, then loaded back
+  by transformers (where installed) and compared with ours on a rendered chat."""
   config, params, _ = load_params_on_host(ctx.policy_checkpoint_dir())
   out = ctx.path("hf")
-  files = export_hf(params, config, out)
+  files = export_hf(params, config, out) + copy_tokenizer_files(ctx.tokenizer_dir, out)
+  summary: dict = {"files": files}
+  if importlib.util.find_spec("transformers") is None:        # e.g. TPU hosts: no torch
+    print(f"[export] {out}: {files}; transformers is not installed, export not loaded back")
+    return summary
+  ids = ctx.chat.render([{"role": "user", "content": "Hello. What is 12.5 * 4?"}]).ids
   with local_dir(out) as hf_dir:                # transformers reads local directories only
-    model = transformers.LlamaForCausalLM.from_pretrained(hf_dir).float().eval()
-  tokens = np.asarray([ctx.chat.render([{"role": "user", "content": "Hello."}]).ids], np.int64)
-  positions = np.arange(tokens.shape[1])[None]
-  ours = np.asarray(llama.forward(params, tokens, positions, np.ones_like(tokens, bool), config))
-  with torch.no_grad():
-    ref = model(input_ids=torch.tensor(tokens)).logits.float().numpy()
-  diff = float(np.abs(ours - ref).max())
-  print(f"[export] {out}: {files}; transformers loads it, max |logit diff| = {diff:.2e}")
-  if diff > 1e-3:
-    raise RuntimeError(f"exported model's logits differ from ours by {diff}")
-  return {"files": files, "max_abs_logit_diff": diff}
+    summary.update(check_hf_export(hf_dir, params, config, ids))
+  print(f"[export] {out}: {files}; transformers loads it, max |logit diff| = "
+        f"{summary['max_abs_logit_diff']:.2e}"
+        + (f", tokenizer ids equal: {summary['tokenizer_ids_equal']}"
+           if "tokenizer_ids_equal" in summary else ""))
+  if summary["max_abs_logit_diff"] > 1e-3 or summary.get("tokenizer_ids_equal") is False:
+    raise RuntimeError(f"the exported model does not load back as ours: {summary}")
+  return summary
 
 
 def phase_fn(name: str) -> PhaseFn:

@@ -1,11 +1,11 @@
-"""Progress lines for long CPU runs: phase, step/total, rate and ETA, on stderr and the log."""
+"""Progress lines for long CPU runs: phase, step/total, rate and ETA, printed once on stderr (not
+also through absl logging, whose handler writes to stderr too)."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from absl import logging
 
 
 class Progress:
@@ -26,4 +26,3 @@ class Progress:
     line = (f"[{self.phase}] {done}/{self.total} ({100 * done / self.total:.0f}%) "
             f"elapsed {elapsed:.0f}s eta {eta:.0f}s {extra}")
     print(line, file=sys.stderr, flush=True)
-    logging.info(line)

