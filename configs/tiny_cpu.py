@@ -64,6 +64,10 @@ def get_config() -> ml_collections.ConfigDict:
       weight_decay=0.0, clip_norm=1.0, grad_accum_steps=1, kl_beta=0.0, clip_eps_low=0.2,
       clip_eps_high=0.28, loss_agg="token_mean", normalize_std=True, drop_zero_variance=False,
       num_updates_per_batch=1,
+      # micro_batch_rows > 0: the update sums the gradients of micro-batches of that many rows
+      # (group_size: one GRPO group each), leaving out rows without a gradient (all-equal groups)
+      # and trimming each to its own length (train/micro_batches.py). 0: one full-batch update.
+      micro_batch_rows=0, micro_length_multiple=256,
       # Sample batch k+1 while batch k's verifiers run (batch k+1 is then one update behind);
       # off: on-policy, verification overlaps only the decoding of the batch's other slots.
       overlap_next_batch=False,

@@ -11,8 +11,10 @@ as N processes (simulated hosts):
       launch.main --config=configs/tiny_cpu.py --workdir=/tmp/selfchallenge --config.phases=train
 """
 
+import hashlib
 import json
 import os
+import tempfile
 
 import jax
 from absl import app, flags, logging
@@ -50,6 +52,17 @@ def check_workdir(workdir: epath.Path) -> None:
     raise SystemExit(f"workdir {workdir} is not writable: {e}") from e
 
 
+def compilation_cache_dir(workdir: epath.Path) -> str:
+  """Where compiled XLA programs persist: phases build their own samplers, engines and update
+  programs, and recompiling the same shapes costs ~15 s a program on a CPU. Local workdirs keep
+  it inside (a fresh run starts cold, a restarted one warm); gs:// workdirs use a local directory
+  named after the workdir."""
+  if "://" not in str(workdir):
+    return str(workdir / "xla_cache")
+  return os.path.join(tempfile.gettempdir(), "selfchallenge_xla_cache",
+                      hashlib.sha256(str(workdir).encode()).hexdigest()[:16])
+
+
 def main(argv):
   del argv
   if _multi_host():
@@ -65,6 +78,7 @@ def main(argv):
     phase_fn(name)                               # unknown phases fail before any compute
   workdir = epath.Path(FLAGS.workdir)
   check_workdir(workdir)
+  jax.config.update("jax_compilation_cache_dir", compilation_cache_dir(workdir))
   try:
     ctx = RunContext(config, workdir)            # a bad mesh or init source fails here
   except (ValueError, FileNotFoundError) as e:

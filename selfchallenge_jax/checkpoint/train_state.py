@@ -26,6 +26,14 @@ class TrainState:
     return cls(step=jnp.asarray(step, jnp.int32), params=params, opt_state=optimizer.init(params),
                rng=rng)
 
+  def apply_gradients(self, grads: Any, optimizer: optax.GradientTransformation
+                      ) -> tuple["TrainState", jax.Array]:
+    """One optimizer step: (the next state, the gradients' global norm)."""
+    updates, opt_state = optimizer.update(grads, self.opt_state, self.params)
+    params = optax.apply_updates(self.params, updates)
+    return self.replace(step=self.step + 1, params=params, opt_state=opt_state), optax.tree.norm(
+        grads)
+
   @property
   def key(self) -> jax.Array:
     return jax.random.wrap_key_data(self.rng)

@@ -131,7 +131,8 @@ def run_train(ctx: RunContext) -> dict:
       trainer = Trainer(config=config, state=state, optimizer=optimizer, algorithm=algorithm,
                         engine=engine, rewards=rewards, mesh=ctx.mesh,
                         group_size=cfg.group_size, seed=ctx.config.seed, ref_params=ref_params,
-                        hosts=hosts)
+                        hosts=hosts, micro_rows=cfg.micro_batch_rows,
+                        micro_length_multiple=cfg.micro_length_multiple)
       progress = Progress("train", cfg.steps)
       every = ctx.config.checkpoint.every_steps
       # A SIGTERM may reach the hosts at different steps: they stop together when any has one.

@@ -46,6 +46,16 @@ class Algorithm:
   num_updates_per_batch: int
   grpo: GRPOConfig | None = None   # the resolved GRPO hyper-parameters (None for rft)
 
+  @property
+  def loss_agg(self) -> str:
+    """How per-token losses aggregate over a batch (grpo.LOSS_AGGREGATIONS): rft is a token mean."""
+    return self.grpo.loss_agg if self.grpo is not None else "token_mean"
+
+  @property
+  def advantage_matters(self) -> bool:
+    """True when a rollout with advantage 0 contributes nothing (policy gradient, no KL term)."""
+    return self.grpo is not None and self.grpo.kl_beta == 0.0
+
 
 _GRPO_VARIANTS: dict[str, dict[str, Any]] = {
     "grpo": {},
@@ -86,7 +96,7 @@ def _prepare_rft(rewards: np.ndarray, group_size: int, *, success_reward: float)
 
 def _rft_loss(params: Any, batch: RolloutBatch, model_config: LlamaConfig):
   return sft_loss(params, batch.tokens, batch.positions, batch.attention_mask, batch.loss_mask,
-                  model_config, batch.logit_positions)
+                  model_config, batch.logit_positions, batch.loss_weights)
 
 
 def _rft_update(state: TrainState, batch: RolloutBatch, optimizer: optax.GradientTransformation,

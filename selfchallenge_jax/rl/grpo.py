@@ -65,23 +65,49 @@ class RolloutBatch:
   # int32 [B, K]: the t with loss_mask > 0 (-1 = padding). When given, the LM head runs on these
   # positions only (rl/logprobs.py); losses are unchanged, they read nothing else.
   logit_positions: jax.Array | None = None
+  # float [B, T-1]: when given, the loss is sum(per-token loss * loss_weights), the weights already
+  # holding the batch's aggregation (loss_weights below): a micro-batch of a larger batch then
+  # contributes exactly its share of that batch's loss (train/micro_batches.py).
+  loss_weights: jax.Array | None = None
+
+
+def loss_weights(loss_mask, loss_agg: str, xp=jnp):
+  """Per-token weights w such that sum(per_token * w) is the `loss_agg` aggregation over the whole
+  batch (numpy or jnp via `xp`): token_mean w = mask / total weight; seq_mean_token_mean
+  w = mask / (the row's weight * rows with any weight). Rows and tokens with mask <= 0 get 0;
+  normalizers that would be 0 are 1 (fractional weights are not clamped up)."""
+  if loss_agg not in LOSS_AGGREGATIONS:
+    raise ValueError(f"loss_agg={loss_agg!r}; expected one of {LOSS_AGGREGATIONS}")
+  weights = xp.where(loss_mask > 0, loss_mask, 0.0).astype(xp.float32)
+  if loss_agg == "token_mean":
+    count = weights.sum()
+    return weights / xp.where(count > 0, count, 1.0)
+  # Sequences with no policy tokens (e.g. a rollout cut off before its first reply) are left
+  # out of the mean instead of counting as zero-loss sequences.
+  seq_weight = weights.sum(axis=1)
+  has_tokens = seq_weight > 0
+  rows = xp.maximum(has_tokens.sum(), 1)
+  return weights / xp.where(has_tokens, seq_weight, 1.0)[:, None] / rows
 
 
 def grpo_token_loss(logprobs: jax.Array, old_logprobs: jax.Array, ref_logprobs: jax.Array | None,
                     advantages: jax.Array, loss_mask: jax.Array, cfg: GRPOConfig,
-                    entropy: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+                    entropy: jax.Array | None = None, weights: jax.Array | None = None,
+                    ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The GRPO objective from per-token log-probabilities.
 
   logprobs, old_logprobs, ref_logprobs, loss_mask, entropy: [B, T-1]; advantages: [B].
   loss_mask holds weights (normally 0/1); tokens with weight 0 contribute exactly nothing, even
-  when their inputs are inf/nan. Metrics are token means over the masked tokens whatever loss_agg.
+  when their inputs are inf/nan. `weights` (default loss_weights(loss_mask, cfg.loss_agg)) turn
+  per-token losses into the loss: sum(per_token * weights). Metrics are token means over the
+  masked tokens whatever loss_agg.
   """
   if cfg.kl_beta > 0.0 and ref_logprobs is None:
     raise ValueError("kl_beta > 0 needs ref_logprobs")
   mask = loss_mask > 0
   # Sanitize every input before any arithmetic: a where() after exp() would still send
   # 0 * inf = nan back through the unselected branch in the backward pass.
-  weights = jnp.where(mask, loss_mask, 0.0).astype(jnp.float32)
+  token_weights = jnp.where(mask, loss_mask, 0.0).astype(jnp.float32)
   logp = jnp.where(mask, logprobs, 0.0)
   old = jnp.where(mask, old_logprobs, 0.0)
   adv = jnp.where(mask, advantages[:, None], 0.0)
@@ -96,21 +122,14 @@ def grpo_token_loss(logprobs: jax.Array, old_logprobs: jax.Array, ref_logprobs: 
     if cfg.kl_beta > 0.0:
       per_token = per_token + cfg.kl_beta * kl
 
-  count = weights.sum()
-  seq_weight = weights.sum(axis=1)
+  count = token_weights.sum()
 
-  # Normalizers: the total weight, or 1 when it is 0 (fractional weights are not clamped up).
   def token_mean(x: jax.Array) -> jax.Array:
-    return (x * weights).sum() / jnp.where(count > 0, count, 1.0)
+    return (x * token_weights).sum() / jnp.where(count > 0, count, 1.0)
 
-  if cfg.loss_agg == "token_mean":
-    loss = token_mean(per_token)
-  else:
-    # Sequences with no policy tokens (e.g. a rollout cut off before its first reply) are left
-    # out of the mean instead of counting as zero-loss sequences.
-    has_tokens = seq_weight > 0
-    seq_loss = (per_token * weights).sum(axis=1) / jnp.where(has_tokens, seq_weight, 1.0)
-    loss = jnp.where(has_tokens, seq_loss, 0.0).sum() / jnp.maximum(has_tokens.sum(), 1)
+  if weights is None:
+    weights = loss_weights(loss_mask, cfg.loss_agg)
+  loss = (per_token * jnp.where(mask, weights, 0.0)).sum()
 
   metrics = {
       "loss": loss,
@@ -136,7 +155,7 @@ def grpo_loss(params: Any, batch: RolloutBatch, cfg: GRPOConfig,
   logprobs, entropy = token_logprobs(params, batch.tokens, batch.positions, batch.attention_mask,
                                      model_config, batch.logit_positions)
   return grpo_token_loss(logprobs, batch.old_logprobs, batch.ref_logprobs, batch.advantages,
-                         batch.loss_mask, cfg, entropy=entropy)
+                         batch.loss_mask, cfg, entropy=entropy, weights=batch.loss_weights)
 
 
 def grpo_update(state: TrainState, batch: RolloutBatch, optimizer: optax.GradientTransformation,
@@ -144,7 +163,5 @@ def grpo_update(state: TrainState, batch: RolloutBatch, optimizer: optax.Gradien
                 ) -> tuple[TrainState, dict[str, jax.Array]]:
   """One optimizer step. The trainer calls it num_updates_per_batch times with the same batch."""
   grads, metrics = jax.grad(grpo_loss, has_aux=True)(state.params, batch, cfg, model_config)
-  updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
-  params = optax.apply_updates(state.params, updates)
-  metrics["grad_norm"] = optax.tree.norm(grads)
-  return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
+  state, metrics["grad_norm"] = state.apply_gradients(grads, optimizer)
+  return state, metrics

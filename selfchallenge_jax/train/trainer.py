@@ -26,6 +26,8 @@ from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.rl.algorithms import Algorithm
 from selfchallenge_jax.rollout.engine import RolloutEngine
 from selfchallenge_jax.rollout.episode import Episode
+from selfchallenge_jax.rl.grpo import RolloutBatch
+from selfchallenge_jax.train.micro_batches import split_micro_batches
 from selfchallenge_jax.train.rewards import RewardBatch, RewardStage
 from selfchallenge_jax.train.rollout_batch import batch_length, make_rollout_batch
 from selfchallenge_jax.train.update_step import UpdatePrograms, batch_shardings
@@ -58,6 +60,12 @@ class Trainer:
   # Multi-process runs: this host samples its share of the batch on hosts.sampling_mesh (the
   # engine's sampler must use that mesh); the update runs on the global `mesh`. Default: one host.
   hosts: HostGroup | None = None
+  # 0: one update program over the whole padded batch. n > 0: the update sums the gradients of
+  # micro-batches of n rows (a GRPO group when n = group_size), leaving out rows that contribute
+  # nothing (zero advantage without a KL term, dropped groups), each trimmed to its own length
+  # (a multiple of micro_length_multiple): train/micro_batches.py. Single host only.
+  micro_rows: int = 0
+  micro_length_multiple: int = 256
   _last_learn_end: float | None = dataclasses.field(default=None, init=False, repr=False)
 
   def __post_init__(self):
@@ -66,6 +74,9 @@ class Trainer:
                        "but no reference params were given")
     self.programs = UpdatePrograms(self.config, self.optimizer, self.algorithm, self.mesh)
     self.hosts = self.hosts or HostGroup(self.mesh, self.config)
+    if self.micro_rows and not self.hosts.single:
+      raise ValueError("micro-batched updates (micro_rows > 0) run on a single host; multi-host "
+                       "runs use the full-batch update (micro_rows=0)")
     self.state = self.hosts.put(self.state, self.programs.state_shardings)
     self.engine.sampler.update_params(self.hosts.sampler_params(self.state.params))
 
@@ -117,19 +128,10 @@ class Trainer:
                                length=max(everyone["length"]),
                                with_old_logprobs=self.algorithm.needs_old_logprobs,
                                max_policy_tokens=self.engine.max_episode_tokens)
-    batch = self.hosts.global_batch(batch, batch_shardings(batch, self.mesh))
-    t1 = time.perf_counter()
-    if self.algorithm.needs_ref_logprobs:
-      batch = dataclasses.replace(batch, ref_logprobs=self.programs.ref_logprobs(self.ref_params,
-                                                                                 batch))
-      jax.block_until_ready(batch.ref_logprobs)
-    t_ref = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    update_metrics = {}
-    for _ in range(self.algorithm.num_updates_per_batch):
-      self.state, update_metrics = self.programs.update(self.state, batch)
-    update_metrics = {k: float(v) for k, v in jax.device_get(update_metrics).items()}
-    t_update = time.perf_counter() - t2
+    if self.micro_rows:
+      t_ref, t_update, update_metrics = self._learn_micro(batch)
+    else:
+      t_ref, t_update, update_metrics = self._learn_full(batch)
     self.engine.sampler.update_params(self.hosts.sampler_params(self.state.params))
     end = time.perf_counter()
     # Wall time since the previous update ended (or since this batch started sampling).
@@ -156,3 +158,36 @@ class Trainer:
         **prep.metrics(), **update_metrics,
     }
     return metrics
+
+  def _learn_full(self, batch: RolloutBatch) -> tuple[float, float, dict[str, float]]:
+    """mu updates on the whole (global) batch; (reference-logprob s, update s, metrics)."""
+    batch = self.hosts.global_batch(batch, batch_shardings(batch, self.mesh))
+    t1 = time.perf_counter()
+    if self.algorithm.needs_ref_logprobs:
+      batch = dataclasses.replace(batch, ref_logprobs=self.programs.ref_logprobs(self.ref_params,
+                                                                                 batch))
+      jax.block_until_ready(batch.ref_logprobs)
+    t_ref = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    update_metrics = {}
+    for _ in range(self.algorithm.num_updates_per_batch):
+      self.state, update_metrics = self.programs.update(self.state, batch)
+    update_metrics = {k: float(v) for k, v in jax.device_get(update_metrics).items()}
+    return t_ref, time.perf_counter() - t2, update_metrics
+
+  def _learn_micro(self, batch: RolloutBatch) -> tuple[float, float, dict[str, float]]:
+    """mu updates, each on the summed gradients of the batch's contributing micro-batches."""
+    micros = split_micro_batches(batch, rows=self.micro_rows, loss_agg=self.algorithm.loss_agg,
+                                 length_multiple=self.micro_length_multiple,
+                                 advantage_matters=self.algorithm.advantage_matters,
+                                 policy_width=self.engine.max_episode_tokens)
+    t1 = time.perf_counter()
+    if self.algorithm.needs_ref_logprobs:
+      micros = [dataclasses.replace(m, ref_logprobs=np.asarray(
+          self.programs.ref_logprobs(self.ref_params, m))) for m in micros]
+    t_ref = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    update_metrics = {}
+    for _ in range(self.algorithm.num_updates_per_batch):
+      self.state, update_metrics = self.programs.micro_update(self.state, micros)
+    return t_ref, time.perf_counter() - t2, update_metrics
