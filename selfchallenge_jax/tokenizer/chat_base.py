@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import json
+import re
 from typing import Any, Mapping, Sequence
 
 from selfchallenge_jax.tokenizer.base import Tokenizer
@@ -122,13 +123,19 @@ def tools_json(tools: Sequence[Mapping[str, Any]]) -> str:
   return "".join(json.dumps(tool, ensure_ascii=False, indent=4) + "\n\n" for tool in tools)
 
 
+# M3ToolEval's descriptions end by restating the signature ("Signature: f(x: str) -> str").
+_RESTATED_SIGNATURE = re.compile(r"\s*Signature:\s*(?P<name>[\w.]+)\s*\(.*?\)\s*->\s*(?P<ret>.+?)\s*$")
+
+
 def tool_signatures(tools: Sequence[Mapping[str, Any]]) -> str:
-  """One line per tool, `name(arg: type, optional_arg?: type): description`, then a blank line.
+  """One line per tool, `name(arg: type, optional_arg?: type) -> ret: description`, then a blank
+  line.
 
   The same facts as the JSON schemas (names, argument names and types, which are required, the
-  description) in about a third of the tokens: for small models trained on this format, whose
-  context and attention cost the JSON listing would dominate. Pretrained Llama 3.1 models expect
-  `tools_json`.
+  description) in about a third of the tokens: for small models, whose context and attention
+  cost the JSON listing would dominate. A description that ends by restating the tool's signature
+  (M3ToolEval's "Signature: f(x: str) -> str") gives only its return type, after the arguments:
+  the rest is the line itself. Pretrained Llama 3.1 models expect `tools_json`.
   """
   lines = []
   for tool in tools:
@@ -139,7 +146,12 @@ def tool_signatures(tools: Sequence[Mapping[str, Any]]) -> str:
         f"{name}{'' if name in required else '?'}: {spec.get('type', 'any')}"
         for name, spec in (parameters.get("properties") or {}).items())
     description = " ".join(str(function.get("description", "")).split())
-    lines.append(f"{function['name']}({args})" + (f": {description}" if description else ""))
+    head = f"{function['name']}({args})"
+    restated = _RESTATED_SIGNATURE.search(description)
+    if restated and restated.group("name") == function["name"]:
+      description = description[:restated.start()].rstrip()
+      head += f" -> {restated.group('ret')}"
+    lines.append(head + (f": {description}" if description else ""))
   return "\n".join(lines) + "\n\n"
 
 

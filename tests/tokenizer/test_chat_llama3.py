@@ -225,14 +225,21 @@ def test_signature_tool_listing(tok):
                      "required": ["query"]}}}
   bare = {"type": "function", "function": {"name": "view", "description": "",
                                            "parameters": {"type": "object", "properties": {}}}}
+  # M3ToolEval-style: the description restates the signature; only its return type is kept.
+  restating = {"type": "function", "function": {
+      "name": "reverse", "description": "Reverses a string. Signature: reverse(s: str) -> str",
+      "parameters": {"type": "object", "properties": {"s": {"type": "string"}},
+                     "required": ["s"]}}}
   fmt = Llama3ChatFormat(tok, tool_schemas="signatures")
-  rendered = fmt.render(MESSAGES, tools=TOOLS + [optional, bare], add_generation_prompt=False)
+  tools = TOOLS + [optional, bare, restating]
+  rendered = fmt.render(MESSAGES, tools=tools, add_generation_prompt=False)
   listing = ("get_weather(city: string): Current weather in a city.\n"
              "search(query: string, limit?: integer): Find pages. Fast.\n"
-             "view()\n\n")
+             "view()\n"
+             "reverse(s: string) -> str: Reverses a string.\n\n")
   expected = EXPECTED.replace(EXPECTED[EXPECTED.index("{\n"):EXPECTED.index("What is the")], listing)
   assert tok.decode(rendered.ids) == expected
   json_fmt = Llama3ChatFormat(tok)
-  assert len(rendered.ids) < len(json_fmt.render(MESSAGES, tools=TOOLS + [optional, bare]).ids)
+  assert len(rendered.ids) < len(json_fmt.render(MESSAGES, tools=tools).ids)
   with pytest.raises(ValueError, match="tool_schemas must be one of"):
     Llama3ChatFormat(tok, tool_schemas="yaml")
