@@ -58,7 +58,9 @@ def get_config() -> ml_collections.ConfigDict:
   # ~560 sampled tokens: the turn and episode budgets must hold them, or records are cut off.
   c.challenge = ml_collections.ConfigDict(dict(
       tasks_per_family=24, seed=500_000, backend="policy", endpoint_url="", endpoint_model="",
-      max_turn_tokens=512, max_episode_tokens=640))
+      max_turn_tokens=512, max_episode_tokens=640,
+      # The challenger's sampling temperature; < 0: sampling.temperature.
+      temperature=-1.0))
   c.rl = ml_collections.ConfigDict(dict(
       algorithm="grpo", steps=12, tasks_per_batch=4, group_size=4, lr=1e-3, warmup_steps=2,
       weight_decay=0.0, clip_norm=1.0, grad_accum_steps=1, kl_beta=0.0, clip_eps_low=0.2,

@@ -66,8 +66,13 @@ def run_challenge_phase(ctx: RunContext) -> dict:
   cfg = ctx.config.challenge
   if cfg.backend == "policy":
     config, params = ctx.load_policy()
+    # temperature < 0: the run's sampling temperature (a config written before the field existed
+    # has none: the same).
+    temperature = cfg.get("temperature", -1.0)
     engine = make_engine(ctx, params, config, max_turn_tokens=cfg.max_turn_tokens,
-                         max_episode_tokens=cfg.max_episode_tokens)
+                         max_episode_tokens=cfg.max_episode_tokens,
+                         temperature=ctx.config.sampling.temperature if temperature < 0
+                         else temperature)
     backend = PolicyBackend(engine, include_policy=True)
   elif cfg.backend == "endpoint":
     if not cfg.endpoint_url:
