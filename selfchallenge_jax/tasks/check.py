@@ -87,7 +87,7 @@ def check_tasks(tasks: Sequence[CodeAsTask | str | dict[str, Any]],
     task, replays = outcome
     pending[index] = _Pending(task, len(jobs))
     jobs.extend(Job.verify(task.verifier, r.state, r.answer, r.messages) for r in replays)
-  verdicts = pool.verify_map(jobs)
+  verdicts = pool.verify_map(jobs) if jobs else []
   for index, item in pending.items():
     count = 1 + len(item.task.failure_cases)
     results[index] = _decide(item.task, verdicts[item.first_job:item.first_job + count])

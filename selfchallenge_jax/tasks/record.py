@@ -24,6 +24,11 @@ is env.actions, the action log of envs/base.py ({"kind": "tool", "name", "argume
 
 An action is {"name": tool_name, "arguments": {...}}; the name "respond" sends
 arguments["content"] to env.respond (the final answer, or a message to the simulated user).
+
+Records are model output: `from_json` bounds them before anything else touches them (JSON text of
+at most MAX_RECORD_BYTES, values nested at most MAX_DEPTH deep, at most MAX_VALUES values, JSON
+types only, finite numbers, strings that encode as UTF-8), walking values without recursion, so a
+hostile record is a TaskFormatError, never a RecursionError or MemoryError.
 """
 
 from __future__ import annotations
@@ -31,12 +36,17 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 from typing import Any
 
 RESPOND = "respond"
 VERIFIER_FUNCTION = "verify"
 _FIELDS = ("task_id", "env", "env_kwargs", "instruction", "verifier", "solution",
            "failure_cases", "provenance")
+#: Bounds on a record (far above any real one: the scripted records are < 4 KB, depth < 8).
+MAX_RECORD_BYTES = 1 << 20
+MAX_DEPTH = 32
+MAX_VALUES = 20_000
 
 
 class TaskFormatError(ValueError):
@@ -74,10 +84,14 @@ class CodeAsTask:
   def from_json(cls, data: str | bytes | dict[str, Any]) -> "CodeAsTask":
     """Parses and validates; raises TaskFormatError with the offending field's path."""
     if isinstance(data, (str, bytes)):
+      size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+      if size > MAX_RECORD_BYTES:
+        raise TaskFormatError(f"CaT record is {size} bytes; at most {MAX_RECORD_BYTES}")
       try:
         data = json.loads(data)
       except (ValueError, RecursionError) as e:
         raise TaskFormatError(f"CaT record is not valid JSON: {e}") from e
+    _check_json_value(data)
     if not isinstance(data, dict):
       raise TaskFormatError(f"CaT record must be a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - set(_FIELDS))
@@ -108,6 +122,41 @@ class CodeAsTask:
   @classmethod
   def loads(cls, text: str | bytes) -> "CodeAsTask":
     return cls.from_json(text)
+
+
+def _check_json_value(root: Any) -> None:
+  """JSON types only, bounded depth and count, finite numbers, UTF-8-encodable strings; iterative
+  (a deep value must not exhaust the stack before it is rejected)."""
+  stack, count = [(root, 1, "record")], 0
+  while stack:
+    value, depth, where = stack.pop()
+    count += 1
+    if count > MAX_VALUES:
+      raise TaskFormatError(f"CaT record holds more than {MAX_VALUES} values")
+    if depth > MAX_DEPTH:
+      raise TaskFormatError(f"CaT record is nested deeper than {MAX_DEPTH} at {where}")
+    if isinstance(value, str):
+      _check_text(value, where)
+    elif isinstance(value, float):
+      if not math.isfinite(value):
+        raise TaskFormatError(f"CaT record has a non-finite number at {where}")
+    elif isinstance(value, dict):
+      for key, item in value.items():
+        if not isinstance(key, str):
+          raise TaskFormatError(f"CaT record has a non-string key at {where}")
+        _check_text(key, where)
+        stack.append((item, depth + 1, f"{where}.{key[:40]}"))
+    elif isinstance(value, list):
+      stack.extend((item, depth + 1, f"{where}[{i}]") for i, item in enumerate(value))
+    elif value is not None and not isinstance(value, (bool, int)):
+      raise TaskFormatError(f"CaT record has a {type(value).__name__} at {where}; JSON values only")
+
+
+def _check_text(text: str, where: str) -> None:
+  try:
+    text.encode("utf-8")
+  except UnicodeEncodeError as e:
+    raise TaskFormatError(f"CaT record has text that is not valid UTF-8 at {where}: {e.reason}") from e
 
 
 def _require_type(data: dict[str, Any], key: str, kind: type) -> None:
