@@ -13,9 +13,11 @@ estimates, and exits 1 when a bar is not met. --markdown prints RESULTS.md rows 
 import json
 import sys
 
-from absl import app, flags
+from absl import flags
 from etils import epath
 from ml_collections import config_flags
+
+from launch import cli
 
 config_flags.DEFINE_config_file("config", None, "a configs/*.py file with a `tpu` section")
 flags.DEFINE_string("json_out", None, "write the result as JSON here")
@@ -80,4 +82,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, "aot_check")

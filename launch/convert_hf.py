@@ -9,9 +9,10 @@ merges, or copied from the HF directory) is written beside the params. Bad input
 error line before anything is written.
 """
 
-from absl import app, flags, logging
+from absl import flags, logging
 from etils import epath
 
+from launch import cli
 from selfchallenge_jax.checkpoint.gguf_import import GGUFImportError, import_gguf
 from selfchallenge_jax.checkpoint.hf_import import import_hf
 from selfchallenge_jax.checkpoint.manager import Checkpointer
@@ -78,4 +79,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, "convert_hf")

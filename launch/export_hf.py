@@ -9,8 +9,9 @@ The tokenizer is taken from --tokenizer, else from beside the checkpoint (conver
 there), else from the run workdir holding it (WORKDIR/tokenizer).
 """
 
-from absl import app, flags
+from absl import flags
 
+from launch import cli
 from selfchallenge_jax.checkpoint.export import export_checkpoint
 from selfchallenge_jax.io import gcs
 
@@ -32,4 +33,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, "export_hf")

@@ -17,10 +17,11 @@ import os
 import tempfile
 
 import jax
-from absl import app, flags, logging
+from absl import flags, logging
 from etils import epath
 from ml_collections import config_flags
 
+from launch import cli
 from selfchallenge_jax.io import gcs
 
 config_flags.DEFINE_config_file("config", None, "a configs/*.py file", lock_config=True)
@@ -90,4 +91,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, "launch.main")
