@@ -12,6 +12,7 @@ from typing import Any
 
 from selfchallenge_jax.sandbox import kwargs_codec, protocol
 from selfchallenge_jax.sandbox.limits import SandboxLimits
+from selfchallenge_jax.sandbox.spawner import run_in_spawner
 
 # Registers the two packages without running their __init__ (which imports absl from
 # site-packages, unavailable under -S), then runs the worker loop.
@@ -71,10 +72,11 @@ class WorkerHandle:
   def start(self) -> None:
     """Launches the interpreter and sends its config; `handshake` collects the probe result."""
     self.parts.reset()
-    self.proc = subprocess.Popen(
+    # Forked from the spawner thread: the worker dies with the thread that forked it (PDEATHSIG).
+    self.proc = run_in_spawner(lambda: subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", _BOOTSTRAP, _REPO_ROOT],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={}, cwd=self.workdir,
-        start_new_session=True, close_fds=True, bufsize=0)
+        start_new_session=True, close_fds=True, bufsize=0))
     for stream in (self.proc.stdin, self.proc.stdout):
       os.set_blocking(stream.fileno(), False)
     config = {"uid": self.uid, "workdir": self.workdir, "limits": self.limits.to_wire(),

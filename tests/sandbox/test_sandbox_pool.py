@@ -279,6 +279,32 @@ def test_hung_worker_is_replaced(monkeypatch):
     assert pool.worker_pids[0] != old_pid
 
 
+def test_workers_outlive_the_thread_that_started_them():
+  """PR_SET_PDEATHSIG fires when the forking *thread* exits: workers are forked from the
+  long-lived spawner thread, so a pool made (and a worker replaced) in a short-lived thread keeps
+  serving after that thread has returned (issue 19, item 7)."""
+  import threading
+  made = {}
+  thread = threading.Thread(target=lambda: made.setdefault("pool", SandboxPool(num_workers=1,
+                                                                               limits=LIMITS)))
+  thread.start()
+  thread.join()
+  with made["pool"] as pool:
+    old_pid = pool.worker_pids[0]
+    time.sleep(0.5)                        # a PDEATHSIG kill would have landed by now
+    assert pool.verify(VERIFY_X, {"x": 1}, "ok", []).status is Status.PASSED
+    assert pool.worker_pids[0] == old_pid
+    os.kill(old_pid, signal.SIGKILL)
+    replaced = threading.Thread(target=lambda: made.setdefault(
+        "verdict", pool.verify(VERIFY_X, {"x": 1}, "ok", [])))
+    replaced.start()
+    replaced.join()
+    new_pid = pool.worker_pids[0]
+    time.sleep(0.5)
+    assert pool.verify(VERIFY_X, {"x": 1}, "ok", []).status is Status.PASSED
+    assert pool.worker_pids[0] == new_pid != old_pid
+
+
 def test_close_kills_every_worker():
   pool = SandboxPool(num_workers=2, limits=LIMITS)
   pids = pool.worker_pids
