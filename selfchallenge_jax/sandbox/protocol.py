@@ -16,6 +16,14 @@ import time
 
 _HEADER = struct.Struct(">Q")
 
+#: What one task's reply may take in the worker's reply frame, as JSON the worker writes and the
+#: pool re-parses: its value at most 2 x max_result_bytes encoded, nested at most
+#: MAX_RESULT_DEPTH deep, and its text fields (message, output tail, exception type) at most
+#: REPLY_TEXT_BYTES together. The worker enforces these on each reply, so only the offending job
+#: fails; the pool sizes its read from them.
+MAX_RESULT_DEPTH = 64
+REPLY_TEXT_BYTES = 16 << 10
+
 
 class ProtocolError(Exception):
   """The peer closed the pipe, sent an oversized frame, or missed the deadline."""

@@ -32,7 +32,6 @@ _MAX_REPLY = 1 << 20
 _START_TIMEOUT_S = 60.0    # interpreter start + preload + probe; generous on a loaded machine
 _REPLY_GRACE_S = 5.0       # worker overhead on top of the tasks' wall limits
 _PER_TASK_GRACE_S = 0.5    # fork, reap and reset per task in a batch
-_PER_TASK_TEXT = 16 << 10  # a reply's message and output tail on top of its value
 # Decoded kwargs take ~5x their marshal size; kwargs that could exceed memory_bytes at 8x are
 # decoded by the child, under its RLIMIT_AS, rather than by the (unlimited) worker.
 _DECODED_PER_BYTE = 8
@@ -120,7 +119,8 @@ class WorkerHandle:
       for frame in frames:
         self._send(frame, send_deadline)
       replies = self._receive(time.monotonic() + budget,
-                              _MAX_REPLY + count * (2 * self.limits.max_result_bytes + _PER_TASK_TEXT))
+                              _MAX_REPLY + count * (2 * self.limits.max_result_bytes
+                                                  + protocol.REPLY_TEXT_BYTES))
     except WorkerLost:
       self.kill()
       raise

@@ -264,7 +264,7 @@ class Worker:
     finally:
       os.close(pidfd)
     output_size = os.fstat(out_fd).st_size
-    output = _tail(out_fd, output_size)
+    output = _fit_text(_tail(out_fd, output_size), _OUTPUT_BYTES, keep_end=True)
     report = bytes(buffer)
     first_byte = report[:1]
     if first_byte in (child.COMPILED_CACHEABLE, child.COMPILED):
@@ -312,17 +312,54 @@ class Worker:
       except (ValueError, RecursionError) as e:
         return error("crashed", f"unreadable result: {type(e).__name__}")
       if isinstance(parsed, dict) and parsed.get("ok") is True:
+        problem = None if report in _KNOWN_REPORTS else _unsendable(
+            parsed.get("value"), 2 * limits["max_result_bytes"])
+        if problem:
+          return error("result_too_large", problem)
         return {"status": "returned", "value": parsed.get("value"), "error_kind": "",
                 "exception_type": "", "message": "", "output": output}
       if isinstance(parsed, dict) and parsed.get("ok") is False:
         kind = parsed.get("kind")
         return error(kind if kind in _CHILD_ERROR_KINDS else "crashed",
-                     str(parsed.get("message", ""))[:4096], str(parsed.get("type", ""))[:200])
+                     _fit_text(str(parsed.get("message", ""))[:4096], _MESSAGE_BYTES),
+                     _fit_text(str(parsed.get("type", ""))[:200], _TYPE_BYTES))
       return error("crashed", "malformed result")
     if signum is not None:
       name = _SIGNAL_NAMES.get(signum, str(signum))
       return error("crashed", f"killed by signal {name}")
     return error("exit", f"exited with code {os.WEXITSTATUS(status)} without a result")
+
+
+# protocol.REPLY_TEXT_BYTES split over a reply's text fields, as the worker's JSON encodes them
+# (\uXXXX escapes make a character up to 12 bytes).
+_MESSAGE_BYTES, _TYPE_BYTES = 6 << 10, 1 << 10
+_OUTPUT_BYTES = protocol.REPLY_TEXT_BYTES - _MESSAGE_BYTES - _TYPE_BYTES - 512
+
+
+def _fit_text(text: str, budget: int, keep_end: bool = False) -> str:
+  """`text` cut (from the front with `keep_end`) until its JSON encoding fits `budget` bytes."""
+  while len(json.dumps(text)) > budget:
+    cut = max(1, len(text) // 4)
+    text = text[cut:] if keep_end else text[:-cut]
+  return text
+
+
+def _unsendable(value: Any, max_bytes: int) -> str | None:
+  """Why a returned value cannot travel in the reply frame (too deep or too large once the worker
+  re-encodes it), or None. Iterative: the depth is checked before anything recurses."""
+  stack = [(value, 1)]
+  while stack:
+    item, depth = stack.pop()
+    if depth > protocol.MAX_RESULT_DEPTH:
+      return f"result nested deeper than {protocol.MAX_RESULT_DEPTH}"
+    if isinstance(item, dict):
+      stack.extend((v, depth + 1) for v in item.values())
+    elif isinstance(item, list):
+      stack.extend((v, depth + 1) for v in item)
+  size = len(json.dumps(value))
+  if size > max_bytes:
+    return f"result is {size} bytes as JSON; at most {max_bytes}"
+  return None
 
 
 def _kill_group(pid: int) -> None:

@@ -258,6 +258,34 @@ def test_forged_verdict_needs_the_verifiers_own_return(pool):
   assert (result.status, result.error_kind) == (Status.ERROR, ErrorKind.CRASHED)
 
 
+# A child can write any bytes as its report (fd 3): the worker must re-check what it will send, so
+# only the offending job fails and its chunk-mates get their own verdicts (issue 19, item 5).
+_DEEP_REPORT = ("import os\ndef f():\n  os.write(3, b'{\"ok\": true, \"value\": ' + b'[' * 980 "
+                "+ b']' * 980 + b'}')\n  os._exit(0)\n")
+_GROWING_REPORT = ("import os\ndef f():\n  os.write(3, ('{\"ok\": true, \"value\": \"' + "
+                   f"'\\u00e9' * {LIMITS.max_result_bytes // 2 - 64}" " + '\"}').encode())\n"
+                   "  os._exit(0)\n")
+_ESCAPING_MESSAGE = ("import os\ndef f():\n  os.write(3, ('{\"ok\": false, \"kind\": \"exception\", "
+                     "\"message\": \"' + '\\U0001F600' * 4000 + '\"}').encode())\n  os._exit(0)\n")
+_ESCAPING_OUTPUT = "def f():\n  print('\\x01' * 20000)\n  return 1\n"
+
+
+@pytest.mark.parametrize("source", [_DEEP_REPORT, _GROWING_REPORT, _ESCAPING_MESSAGE,
+                                    _ESCAPING_OUTPUT],
+                         ids=["nested_980", "grows_3x_reencoded", "escaping_message",
+                              "escaping_output"])
+def test_hostile_report_fails_only_its_own_job(pool, source):
+  good = Job.verify(VERIFY_X, {"x": 1}, "ok", [])
+  jobs = [good, Job(source, "f", {}), good, good, good]
+  results = pool.map(jobs)
+  assert [r.value for i, r in enumerate(results) if i != 1] == [True] * 4, results
+  hostile = results[1]
+  assert hostile.error_kind is not ErrorKind.WORKER_LOST, hostile
+  if source in (_DEEP_REPORT, _GROWING_REPORT):
+    assert (hostile.status, hostile.error_kind) == (Status.ERROR, ErrorKind.RESULT_TOO_LARGE)
+  assert_healthy(pool)
+
+
 # ---- worker replacement and the isolation floor ------------------------------------------------
 def test_dead_worker_is_replaced():
   with SandboxPool(num_workers=1, limits=LIMITS) as pool:
