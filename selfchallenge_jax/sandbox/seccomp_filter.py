@@ -2,8 +2,8 @@
 
 Verifier code needs pure computation and files in its work directory, so the filter denies what it
 never needs and what would widen its reach: new processes and threads, exec, sockets, namespaces,
-tracing other processes, kernel keyrings, io_uring (whose operations bypass seccomp), eBPF and
-mounts. Everything else is allowed: an allow list breaks whenever Python or glibc change which
+tracing other processes, kernel keyrings, io_uring (whose operations bypass seccomp), eBPF,
+mounts and SysV IPC. Everything else is allowed: an allow list breaks whenever Python or glibc change which
 syscalls they use. Denied calls fail with EPERM (clone3 with ENOSYS so glibc falls back to clone,
 which is then denied), so hostile code sees an ordinary Python exception.
 
@@ -38,6 +38,10 @@ _DENIED_X86_64 = {
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428,
     "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
     "pidfd_getfd": 438, "process_madvise": 440, "mount_setattr": 442,
+    # SysV IPC: shared memory outside RLIMIT_AS that outlives the task (and the next task on the
+    # worker, which shares its IPC namespace, could read it).
+    "shmget": 29, "shmat": 30, "shmctl": 31, "semget": 64, "semop": 65, "semctl": 66,
+    "shmdt": 67, "msgget": 68, "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "semtimedop": 220,
 }
 _ENOSYS_X86_64 = {"clone3": 435}
 

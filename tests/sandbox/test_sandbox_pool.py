@@ -286,6 +286,16 @@ def test_hostile_report_fails_only_its_own_job(pool, source):
   assert_healthy(pool)
 
 
+def test_sysv_ipc_is_denied(pool):
+  """SysV shared memory lives outside RLIMIT_AS and outlives the task (issue 19, item 2)."""
+  source = ("import ctypes\ndef f():\n  libc = ctypes.CDLL(None, use_errno=True)\n"
+            "  out = [libc.shmget(0, 1 << 20, 0o1600), ctypes.get_errno(),\n"
+            "         libc.semget(0, 1, 0o1600), libc.msgget(0, 0o1600)]\n  return out\n")
+  result = run(pool, source)
+  assert result.status is Status.RETURNED, result
+  assert result.value == [-1, 1, -1, -1]           # EPERM
+
+
 # ---- worker replacement and the isolation floor ------------------------------------------------
 def test_dead_worker_is_replaced():
   with SandboxPool(num_workers=1, limits=LIMITS) as pool:
