@@ -12,10 +12,14 @@ import os
 import resource
 import signal
 
+_CLONE_NEWNS = 0x00020000
 _CLONE_NEWIPC = 0x08000000
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 _PR_SET_PDEATHSIG = 1
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_NOATIME = 2, 4, 8, 1024
+_MS_REC, _MS_PRIVATE = 16384, 1 << 18
+_MNT_DETACH = 2
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -36,6 +40,26 @@ def unshare_network() -> None:
   if os.geteuid() != 0:
     flags |= _CLONE_NEWUSER
   _check(_libc.unshare(flags))
+
+
+def private_mounts() -> None:
+  """Moves the calling worker into its own mount namespace (mounts made there stay there)."""
+  _check(_libc.unshare(_CLONE_NEWNS))
+  _check(_libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None))
+
+
+def mount_task_tmpfs(path: str, max_bytes: int, max_files: int, uid: int | None) -> None:
+  """A fresh tmpfs at `path`: the task's whole disk (size and inode count capped), owned by the
+  child's uid, no setuid / devices / exec / atime (a readable atime would be state)."""
+  owner = f",uid={uid},gid={uid}" if uid is not None else ""
+  options = f"size={max_bytes},nr_inodes={max_files},mode=0700{owner}".encode()
+  _check(_libc.mount(b"tmpfs", path.encode(), b"tmpfs",
+                     _MS_NOSUID | _MS_NODEV | _MS_NOEXEC | _MS_NOATIME, options))
+
+
+def unmount(path: str) -> None:
+  """Detaches the mount at `path`; the kernel frees its files (no tree walk here)."""
+  _check(_libc.umount2(path.encode(), _MNT_DETACH))
 
 
 def die_with_parent() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Mapping
 
-LAYERS = ("rlimits", "uid", "netns", "landlock", "seccomp")
+LAYERS = ("rlimits", "uid", "netns", "landlock", "seccomp", "tmpfs")
 
 
 class IsolationLevel(enum.IntEnum):
@@ -17,6 +17,9 @@ class IsolationLevel(enum.IntEnum):
   NETWORK: + no network: a network namespace or the seccomp socket filter.
   STRICT:  + seccomp (no fork/exec/sockets/ptrace/namespaces) and Landlock (writes only in the
            task's temp dir, reads only the Python library).
+  `tmpfs` (a fresh size- and inode-capped tmpfs as each task's temp dir, needs mount rights) is
+  reported but not part of a level: without it each task still gets a fresh directory, but its
+  disk use is capped per file only (max_output_bytes).
   """
   NONE = 0
   BASIC = 1

@@ -14,6 +14,8 @@ class SandboxLimits:
   RLIMIT_CPU does not stop a sleeping child. max_output_bytes caps stdout+stderr and every file the
   code writes in its temp dir; max_result_bytes caps the JSON-encoded return value;
   max_request_bytes caps the encoded kwargs (a full retail database is a few MB).
+  max_disk_bytes / max_disk_files cap a task's whole temp dir (a fresh tmpfs per task, where the
+  host allows mounts: the pool's `layers["tmpfs"]`); tmpfs pages are host memory, so keep it small.
   """
   cpu_s: float = 5.0
   wall_s: float = 10.0
@@ -22,6 +24,8 @@ class SandboxLimits:
   max_output_bytes: int = 1 << 20
   max_result_bytes: int = 64 << 10
   max_request_bytes: int = 64 << 20
+  max_disk_bytes: int = 16 << 20
+  max_disk_files: int = 1024
 
   def __post_init__(self) -> None:
     for field in dataclasses.fields(self):

@@ -21,10 +21,8 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import itertools
-import json
 import os
 import queue
-import shutil
 import tempfile
 import threading
 import weakref
@@ -32,7 +30,7 @@ from typing import Any, Iterable, Sequence
 
 from absl import logging
 
-from selfchallenge_jax.sandbox import kwargs_codec
+from selfchallenge_jax.sandbox import kwargs_codec, tree
 from selfchallenge_jax.sandbox.isolation import (LAYERS, IsolationLevel, SandboxUnavailableError,
                                                  describe, level_of)
 from selfchallenge_jax.sandbox.limits import SandboxLimits
@@ -276,4 +274,7 @@ def _chunks(jobs: list[Job], num_workers: int, max_bytes: int) -> list[list[Job]
 def _shutdown(workers: list[WorkerHandle], root: str) -> None:
   for worker in workers:
     worker.kill()
-  shutil.rmtree(root, ignore_errors=True)
+  try:
+    tree.remove_tree(root)
+  except OSError as e:
+    logging.warning("Sandbox directory %s not fully removed: %s", root, e)

@@ -27,7 +27,6 @@ import gc
 import json
 import os
 import select
-import shutil
 import signal
 import stat
 import sys
@@ -35,7 +34,7 @@ import time
 from typing import Any
 
 from selfchallenge_jax.sandbox import (child, confine, fastfork, kwargs_codec, landlock, prepared,
-                                       protocol, seccomp_filter)
+                                       protocol, seccomp_filter, tree)
 
 # Imported once here so children need no file access to use them (the interpreter may live under a
 # directory the children's uid cannot read, e.g. /root/.pyenv). Verifiers may import these.
@@ -72,23 +71,21 @@ def _input_error(kind: str, e: BaseException) -> dict[str, Any]:
 
 
 def _reset_workdir(workdir: str, uid: int | None) -> None:
-  """Empties the work directory (the previous child may have left anything, even symlinks) and
-  restores its owner and mode (its owner, the child, may have changed the mode)."""
-  with os.scandir(workdir) as entries:
-    leftovers = list(entries)
-  for entry in leftovers:
-    if entry.is_dir(follow_symlinks=False):
-      shutil.rmtree(entry.path, ignore_errors=True)   # does not follow symlinks on Linux
-    else:
-      try:
-        os.unlink(entry.path)
-      except FileNotFoundError:
-        pass
+  """Leaves the work directory as a fresh one would be, whatever the previous child did: no entries
+  (any tree shape: tree.empty_dir), no extended attributes, its owner and mode, and fixed times
+  (always set, so its ctime tells a task nothing about the one before)."""
+  tree.empty_dir(workdir)
+  for name in os.listxattr(workdir, follow_symlinks=False):
+    try:
+      os.removexattr(workdir, name, follow_symlinks=False)
+    except OSError:
+      pass
   info = os.stat(workdir)
   if uid is not None and (info.st_uid, info.st_gid) != (uid, uid):
     os.chown(workdir, uid, uid)
   if stat.S_IMODE(info.st_mode) != 0o700:
     os.chmod(workdir, 0o700)
+  os.utime(workdir, ns=(0, 0))
 
 
 class Worker:
@@ -97,26 +94,40 @@ class Worker:
   def __init__(self, config: dict[str, Any], devnull_fd: int, stderr_fd: int) -> None:
     self.devnull_fd, self.stderr_fd = devnull_fd, stderr_fd
     self.limits = config["limits"]
-    self.workdir: str = config["workdir"]
+    # The pool's directory for this worker (root's, 0o711: children pass through, cannot write)
+    # holds the task directory, which every task gets fresh (_fresh_workdir).
+    self.home: str = config["workdir"]
+    self.workdir = os.path.join(self.home, "task")
     wanted = set(config["layers_wanted"])
     self.layers: dict[str, bool] = {"rlimits": False, "uid": False, "netns": False,
-                                    "landlock": False, "seccomp": False}
+                                    "landlock": False, "seccomp": False, "tmpfs": False}
     self.message = ""
     self.codes: dict[str, Any] = {}   # source -> code object (see the module docstring)
-    os.chdir(self.workdir)   # children inherit it as their working directory
+    uid = config["uid"] if os.geteuid() == 0 and "uid" in wanted else None
+    os.chmod(self.home, 0o711)
+    if not os.path.isdir(self.workdir):
+      os.mkdir(self.workdir, 0o700)
     self.raw_fork = fastfork.single_threaded()
     self.parts = kwargs_codec.PartStore()
     if "netns" in wanted:
       self.layers["netns"] = self._try(confine.unshare_network)
+    # A tmpfs per task needs mount rights, and a root-owned home the child's own uid cannot write
+    # (Landlock then allows writes beneath the home, which holds only the mount point).
+    if "tmpfs" in wanted and uid is not None:
+      self.layers["tmpfs"] = bool(self._try(confine.private_mounts)) and bool(self._try(
+          lambda: confine.mount_task_tmpfs(self.workdir, self.limits["max_disk_bytes"],
+                                           self.limits["max_disk_files"], uid)))
+    os.chdir(self.workdir)   # children inherit it as their working directory
     self.landlock_abi = landlock.abi_version() if "landlock" in wanted else 0
     ruleset_fd = None
     if self.landlock_abi > 0:
       read_paths = [p for p in sys.path if os.path.isdir(p)]
+      write_root = self.home if self.layers["tmpfs"] else self.workdir
       ruleset_fd = self._try(lambda: _move_high(
-          landlock.make_ruleset(read_paths, [self.workdir]))) or None
+          landlock.make_ruleset(read_paths, [write_root]))) or None
     self.setup = child.ChildSetup(
         workdir=self.workdir,
-        uid=config["uid"] if os.geteuid() == 0 and "uid" in wanted else None,
+        uid=uid,
         ruleset_fd=ruleset_fd,
         seccomp_program=seccomp_filter.build_filter() if (
             "seccomp" in wanted and seccomp_filter.supported()) else None,
@@ -126,6 +137,18 @@ class Worker:
         max_result_bytes=self.limits["max_result_bytes"], worker_pid=os.getpid())
     prepared.prepare_worker()
     self.confinement = prepared.Confinement(self.setup)
+
+  def _fresh_workdir(self) -> None:
+    """The next task's directory: a new tmpfs (the kernel drops the old one's files; its size and
+    inode count are the task's disk quota), or the same directory reset (_reset_workdir)."""
+    if self.layers["tmpfs"]:
+      os.chdir(self.home)
+      confine.unmount(self.workdir)
+      confine.mount_task_tmpfs(self.workdir, self.limits["max_disk_bytes"],
+                               self.limits["max_disk_files"], self.setup.uid)
+      os.chdir(self.workdir)
+    else:
+      _reset_workdir(self.workdir, self.setup.uid)
 
   def _try(self, fn: Any) -> Any:
     try:
@@ -203,7 +226,7 @@ class Worker:
   def _fork_and_wait(self, child_main: Any) -> tuple[dict[str, Any], bytes]:
     """Runs `child_main` in a fresh child; returns its reply and the first byte it reported
     (child.COMPILED_CACHEABLE or child.COMPILED when it compiled the source; see child.py)."""
-    _reset_workdir(self.workdir, self.setup.uid)
+    self._fresh_workdir()
     out_fd = os.memfd_create("output", os.MFD_CLOEXEC)   # the child's stdout and stderr
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)

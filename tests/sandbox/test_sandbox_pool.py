@@ -296,6 +296,71 @@ def test_sysv_ipc_is_denied(pool):
   assert result.value == [-1, 1, -1, -1]           # EPERM
 
 
+# ---- each task's directory is fresh (issue 19, items 1, 3, 4) -------------------------------------
+_STATEFUL = """import os
+def verify(state, answer, messages):
+  seen = False
+  try:
+    os.getxattr('.', 'user.seen')
+    seen = True
+  except OSError:
+    pass
+  info = os.stat('.')
+  seen = seen or info.st_mtime_ns == 12345 or info.st_atime_ns == 12345 or os.listdir('.') != []
+  for step in (lambda: os.setxattr('.', 'user.seen', b'1'), lambda: os.utime('.', ns=(12345, 12345)),
+               lambda: open('marker', 'w').close()):
+    try:
+      step()
+    except OSError:
+      pass
+  return not seen
+"""
+_DEEP_TREE = ("import os\ndef f():\n  for _ in range(3000):\n    try:\n      os.mkdir('d')\n"
+              "      os.chdir('d')\n    except OSError:\n      break\n  return 1\n")
+_FLAT_TREE = ("import os\ndef f():\n  for i in range(9000):\n    try:\n      os.mkdir(str(i))\n"
+              "    except OSError:\n      break\n  return 1\n")
+_FILL_DISK = ("import os\ndef f():\n  total = 0\n  for i in range(4000):\n    try:\n"
+              "      with open(str(i), 'wb') as out:\n        out.write(b'x' * (48 << 10))\n"
+              "      total += 48 << 10\n    except OSError:\n      break\n  return total\n")
+
+
+@pytest.fixture(scope="module", params=["tmpfs", "reset"])
+def one_worker(request):
+  """One worker, so consecutive tasks share it: with a tmpfs per task, and with the fallback reset
+  of one directory (hosts without mount rights)."""
+  disable = ("tmpfs",) if request.param == "reset" else ()
+  with SandboxPool(num_workers=1, limits=LIMITS, disable_layers=disable) as p:
+    assert p.layers["tmpfs"] is (request.param == "tmpfs")
+    yield p
+
+
+def test_no_state_survives_between_tasks(one_worker):
+  """xattrs, times and files of the work dir: a verifier that passes once and fails afterwards
+  through them would be kept by check_task with failure cases equal to its solution."""
+  results = one_worker.map([Job.verify(_STATEFUL, {}, "", [])] * 6)
+  assert [r.value for r in results] == [True] * 6, results
+
+
+@pytest.mark.parametrize("source", [_DEEP_TREE, _FLAT_TREE], ids=["deep_3000", "flat_9000"])
+def test_any_tree_is_cleaned_without_costing_the_next_task(one_worker, source):
+  good = Job.verify(VERIFY_X, {"x": 1}, "ok", [])
+  results = one_worker.map([Job(source, "f", {}), good, good])
+  # The builder itself may run out of CPU time on a busy host; whatever it built stays behind.
+  assert results[0].status in (Status.RETURNED, Status.TIMEOUT), results[0]
+  assert [r.value for r in results[1:]] == [True, True], results
+  start = time.monotonic()
+  assert one_worker.verify(VERIFY_X, {"x": 1}, "ok", []).status is Status.PASSED
+  assert time.monotonic() - start < LIMITS.wall_s
+
+
+def test_disk_use_is_capped_per_task(one_worker):
+  if not one_worker.layers["tmpfs"]:
+    pytest.skip("without mount rights only each file is capped (max_output_bytes)")
+  results = one_worker.map([Job(_FILL_DISK, "f", {})] * 2)
+  for r in results:
+    assert r.status is Status.RETURNED and r.value <= LIMITS.max_disk_bytes, r
+
+
 # ---- worker replacement and the isolation floor ------------------------------------------------
 def test_dead_worker_is_replaced():
   with SandboxPool(num_workers=1, limits=LIMITS) as pool:
