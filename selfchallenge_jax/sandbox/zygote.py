@@ -39,10 +39,15 @@ from selfchallenge_jax.sandbox import (child, confine, fastfork, kwargs_codec, l
 # Imported once here so children need no file access to use them (the interpreter may live under a
 # directory the children's uid cannot read, e.g. /root/.pyenv). Verifiers may import these.
 PRELOADED_MODULES = (
-    "_socket", "ast", "base64", "bisect", "calendar", "collections", "collections.abc", "copy",
-    "csv", "dataclasses", "datetime", "decimal", "difflib", "enum", "fractions", "functools",
-    "hashlib", "heapq", "io", "itertools", "json", "math", "operator", "random", "re", "socket",
-    "statistics", "string", "textwrap", "threading", "time", "typing", "unicodedata",
+    "_socket", "array", "ast", "base64", "binascii", "bisect", "calendar", "cmath", "codecs",
+    "collections", "collections.abc", "copy", "csv", "dataclasses", "datetime", "decimal",
+    "difflib", "encodings.cp1252", "encodings.idna", "encodings.latin_1", "encodings.punycode",
+    "encodings.raw_unicode_escape", "encodings.unicode_escape", "encodings.utf_16",
+    "encodings.utf_32", "enum", "fnmatch", "fractions", "functools", "glob", "hashlib",
+    "heapq", "html", "io", "ipaddress", "itertools", "json", "math", "mmap", "numbers",
+    "operator", "pathlib", "pprint", "queue", "random", "re", "secrets", "shlex", "socket",
+    "statistics", "string", "struct", "subprocess", "tempfile", "textwrap", "threading", "time",
+    "traceback", "typing", "unicodedata", "urllib.parse", "uuid", "zlib",
 )
 _MAX_CONTROL_FRAME = 1 << 20
 _OUTPUT_TAIL = 4096

@@ -16,7 +16,7 @@ import pytest
 
 from selfchallenge_jax.sandbox import (ErrorKind, IsolationLevel, Job, SandboxLimits, SandboxPool,
                                        SandboxUnavailableError, Status)
-from selfchallenge_jax.sandbox import isolation, worker_handle
+from selfchallenge_jax.sandbox import isolation, worker_handle, zygote
 
 LIMITS = SandboxLimits(cpu_s=1, wall_s=2, memory_bytes=256 << 20, max_output_bytes=64 << 10,
                        max_result_bytes=16 << 10)
@@ -294,6 +294,26 @@ def test_sysv_ipc_is_denied(pool):
   result = run(pool, source)
   assert result.status is Status.RETURNED, result
   assert result.value == [-1, 1, -1, -1]           # EPERM
+
+
+@pytest.mark.parametrize("name", zygote.PRELOADED_MODULES)
+def test_stdlib_modules_a_verifier_may_use_import(pool, name):
+  """The interpreter's files may be unreadable to the child's uid (e.g. under /root/.pyenv): the
+  modules verifiers reasonably use are preloaded by the worker (issue 19: subprocess, mmap and
+  encodings.idna failed to import)."""
+  source = "import importlib\ndef f(name):\n  importlib.import_module(name)\n  return 1\n"
+  assert pool.run(source, "f", {"name": name}).value == 1
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("return 'b\u00fccher.de'.encode('idna').decode()", "xn--bcher-kva.de"),
+    ("import mmap\n  m = mmap.mmap(-1, 4096)\n  m[:2] = b'hi'\n  return m[:2].decode()", "hi"),
+    ("from urllib.parse import urlparse\n  return urlparse('https://a.b/c?d=1').path", "/c"),
+    ("import subprocess\n  try:\n    subprocess.run(['true'])\n  except OSError as e:\n"
+     "    return type(e).__name__\n  return 'ran'", "PermissionError"),
+])
+def test_preloaded_modules_work_and_stay_confined(pool, body, expected):
+  assert pool.run(f"def f():\n  {body}\n", "f", {}).value == expected
 
 
 # ---- each task's directory is fresh (issue 19, items 1, 3, 4) -------------------------------------
