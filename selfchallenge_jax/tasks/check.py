@@ -2,7 +2,9 @@
 failure case fails (PAPER.md, step 2), with one fixed reason per decision.
 
 Checks, in order (the first that applies is the reason):
-  unparseable              the record is not valid CaT JSON (see record.py)
+  unparseable              the record is not valid CaT JSON (see record.py), or its env_kwargs
+                           hold more than RECORD_ENV_KWARGS (a record must not name files the
+                           trusted side would read: data_path, pages_path, data_dir, ...)
   unknown_env              no environment registered under task.env
   no_failure_cases         nothing to prove the verifier is not lenient
   env_error                building, resetting or stepping the environment raised, or its state
@@ -33,6 +35,11 @@ from selfchallenge_jax import envs
 from selfchallenge_jax.sandbox import ErrorKind, Job, SandboxPool, SandboxResult, Status
 from selfchallenge_jax.tasks.record import CodeAsTask, TaskFormatError
 from selfchallenge_jax.tasks.replay import Replay, replay
+
+
+#: What a model-written record may pass to envs.make: the instance's seed and choices the pipeline
+#: itself records (challenge/challenger_env.challenger_env_kwargs), all JSON scalars.
+RECORD_ENV_KWARGS = frozenset({"seed", "family", "start_page", "lines_per_view"})
 
 
 class Reason(str, enum.Enum):
@@ -104,6 +111,13 @@ def _prepare(raw: CodeAsTask | str | dict[str, Any]) -> CheckResult | tuple[Code
     task = raw if isinstance(raw, CodeAsTask) else CodeAsTask.from_json(raw)
   except TaskFormatError as e:
     return _reject(Reason.UNPARSEABLE, str(e))
+  extra = sorted(set(task.env_kwargs) - RECORD_ENV_KWARGS)
+  if extra:
+    return _reject(Reason.UNPARSEABLE, f"env_kwargs {extra} are not allowed in a record; "
+                   f"allowed: {sorted(RECORD_ENV_KWARGS)}", task)
+  nested = sorted(k for k, v in task.env_kwargs.items() if isinstance(v, (dict, list)))
+  if nested:
+    return _reject(Reason.UNPARSEABLE, f"env_kwargs {nested} must be scalars", task)
   if task.env not in envs.names():
     return _reject(Reason.UNKNOWN_ENV, f"no environment {task.env!r}", task)
   if not task.failure_cases:

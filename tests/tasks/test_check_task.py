@@ -181,7 +181,7 @@ def verifier_returning(body: str) -> str:
      Reason.FAILURE_CASE_PASSES),
     ({"failure_cases": []}, Reason.NO_FAILURE_CASES),
     ({"env": "no_such_env"}, Reason.UNKNOWN_ENV),
-    ({"env_kwargs": {"seed": 10, "colour": "x"}}, Reason.ENV_ERROR),
+    ({"env_kwargs": {"seed": 10, "family": "x"}}, Reason.ENV_ERROR),
     ({"solution": [{"name": "get", "arguments": {"key": "absent"}}] + SOLUTION},
      Reason.SOLUTION_ACTION_INVALID),
     ({"solution": [{"name": "fly", "arguments": {}}] + SOLUTION}, Reason.SOLUTION_ACTION_INVALID),

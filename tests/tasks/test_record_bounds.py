@@ -83,3 +83,13 @@ def test_bounds_leave_real_records_alone():
   task = CodeAsTask.from_json(deep_but_allowed)
   assert CodeAsTask.from_json(task.dumps()) == task
   assert CodeAsTask.from_json(json.dumps(_record()).encode()).instruction == "Add 1 and 2."
+
+
+@pytest.mark.parametrize("env_kwargs", [
+    {"seed": 1, "data_path": "/etc/shadow"}, {"seed": 1, "pages_path": "/root/.ssh/id_rsa"},
+    {"data_dir": "gs://bucket/x"}, {"seed": {"nested": 1}}])
+def test_records_cannot_name_files_for_the_trusted_side(env_kwargs):
+  """env_kwargs reach envs.make in the trusted process: a record may hold only the seed and the
+  choices the pipeline records, never a path (issue 19)."""
+  result = check_task(_record(env_kwargs=env_kwargs), _NoPool())
+  assert not result.keep and result.reason is Reason.UNPARSEABLE and "env_kwargs" in result.detail
