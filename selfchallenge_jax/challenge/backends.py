@@ -64,8 +64,10 @@ class PolicyBackend:
   """The policy model as challenger: one multi-turn RolloutEngine episode per request."""
 
   def __init__(self, engine: RolloutEngine, *, include_policy: bool = True,
-               name: str = "policy") -> None:
+               name: str = "policy", on_episode_end: Callable[[], None] | None = None) -> None:
+    """on_episode_end() is called as each episode ends (e.g. to advance a progress line)."""
     self.engine, self.include_policy, self.name = engine, include_policy, name
+    self.on_episode_end = on_episode_end
 
   def generate(self, requests: Sequence[ChallengeRequest], seed: int) -> list[ChallengerOutput]:
     envs_, specs = [], []
@@ -75,7 +77,9 @@ class PolicyBackend:
       specs.append(ep.EpisodeSpec(env=env, messages=challenger_messages(
           env, include_policy=self.include_policy), tools=list(env.tools),
           stream_id=request.stream_id, tag=request.stream_id))
-    episodes = self.engine.run(specs, seed=seed)
+    ended = self.on_episode_end
+    episodes = self.engine.run(specs, seed=seed, on_episode_end=(
+        None if ended is None else lambda index, episode: ended()))
     return [finish(request, env, env_kwargs, episode.end_reason, self.name, episode)
             for request, (env, env_kwargs), episode in zip(requests, envs_, episodes)]
 

@@ -73,7 +73,13 @@ def run_challenge_phase(ctx: RunContext) -> dict:
                          max_episode_tokens=cfg.max_episode_tokens,
                          temperature=ctx.config.sampling.temperature if temperature < 0
                          else temperature)
-    backend = PolicyBackend(engine, include_policy=True)
+    progress = Progress("challenge", cfg.tasks_per_family * len(ctx.families))
+    ended = [0]
+
+    def episode_ended():
+      ended[0] += 1
+      progress.update(ended[0])
+    backend = PolicyBackend(engine, include_policy=True, on_episode_end=episode_ended)
   elif cfg.backend == "endpoint":
     if not cfg.endpoint_url:
       raise ValueError("challenge.backend=endpoint needs --config.challenge.endpoint_url")
