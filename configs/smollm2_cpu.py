@@ -23,7 +23,11 @@ def get_config() -> ml_collections.ConfigDict:
   # train. Measured (validation NLL of executor / challenger demos after 12 warm-up steps, from
   # 1.02 / 0.96): top 20 at lr 3e-4 0.16 / 0.24 (1e-3: 0.15 / 0.30), top 8 at 1e-3 0.33 / 0.33;
   # training all 30 needs ~16 GB of activations here and a third more time a step.
-  c.model = ml_collections.ConfigDict(dict(attention_query_block=128, frozen_layers=10))
+  # remat: the GRPO micro-batches reach 8 rows x 2048 tokens, whose backward without remat holds
+  # 47 GiB of activations (XLA's compiled temp size; it went out of memory here), 4 GiB with it
+  # (tests/pipeline/test_smollm2_cpu_memory.py).
+  c.model = ml_collections.ConfigDict(dict(attention_query_block=128, frozen_layers=10,
+                                           remat=True))
   c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=0, path=""))   # the GGUF's own
   c.chat = ml_collections.ConfigDict(dict(format="auto", tool_schemas="signatures"))
   # The format warm-up; batches of one length bucket (multiples of 512: one compile each).
