@@ -42,10 +42,10 @@ def empty_dir(path: str) -> None:
               try:
                 os.rename(child_name, f".up{counter}", src_dir_fd=sub, dst_dir_fd=top)
                 break
-              except FileExistsError:
-                continue
               except OSError as e:
-                if e.errno != errno.ENOTEMPTY:
+                # The name is taken (a child may have made ".up1" a file or a full directory):
+                # try the next one.
+                if e.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
                   raise
         finally:
           os.close(sub)
