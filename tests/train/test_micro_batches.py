@@ -10,26 +10,20 @@ import optax
 import pytest
 
 from selfchallenge_jax.checkpoint.train_state import TrainState
-from selfchallenge_jax.model import abstract_params, get_config
 from selfchallenge_jax.rl.algorithms import make_algorithm
 from selfchallenge_jax.rl.grpo import RolloutBatch, loss_weights
 from selfchallenge_jax.sharding.mesh import make_mesh
 from selfchallenge_jax.train.micro_batches import combine_metrics, split_micro_batches
 from selfchallenge_jax.train.update_step import UpdatePrograms
 
+from tiny_llama import tiny_llama
+
 G, GROUPS, T = 4, 3, 40
 
 
 @pytest.fixture(scope="module")
 def tiny():
-  config = get_config("tiny", vocab_size=64, num_layers=2, max_seq_len=64)
-  rng = np.random.default_rng(0)
-
-  def init(path, leaf):
-    if "norm" in jax.tree_util.keystr(path):
-      return np.ones(leaf.shape, np.float32)
-    return (0.2 * rng.normal(size=leaf.shape)).astype(np.float32)
-  return config, jax.tree_util.tree_map_with_path(init, abstract_params(config))
+  return tiny_llama(num_layers=2)
 
 
 def _batch(advantages, seed=0) -> RolloutBatch:
