@@ -44,13 +44,8 @@ def run_eval(ctx: RunContext, tag: str) -> dict:
   engine = make_engine(ctx, params, config)
   tasks = builtin_task_sets({f: cfg.tasks_per_family for f in ctx.families}, cfg.seed)
   progress = Progress(f"eval_{tag}", sum(len(t) for t in tasks.values()) * cfg.k)
-  ended = [0]
-
-  def episode_ended():
-    ended[0] += 1
-    progress.update(ended[0])
   try:
-    result = evaluate(engine, tasks, k=cfg.k, seed=cfg.seed, on_episode_end=episode_ended)
+    result = evaluate(engine, tasks, k=cfg.k, seed=cfg.seed, on_episode_end=progress.tick)
   finally:
     engine.close()
   write_results(result, ctx.workdir, name=f"eval_{tag}")
@@ -74,12 +69,7 @@ def run_challenge_phase(ctx: RunContext) -> dict:
                          temperature=ctx.config.sampling.temperature if temperature < 0
                          else temperature)
     progress = Progress("challenge", cfg.tasks_per_family * len(ctx.families))
-    ended = [0]
-
-    def episode_ended():
-      ended[0] += 1
-      progress.update(ended[0])
-    backend = PolicyBackend(engine, include_policy=True, on_episode_end=episode_ended)
+    backend = PolicyBackend(engine, include_policy=True, on_episode_end=progress.tick)
   elif cfg.backend == "endpoint":
     if not cfg.endpoint_url:
       raise ValueError("challenge.backend=endpoint needs --config.challenge.endpoint_url")

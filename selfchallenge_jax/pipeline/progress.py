@@ -14,6 +14,12 @@ class Progress:
     self.phase, self.total, self.every_s = phase, max(total, 1), every_s
     self.start = time.time()
     self._last = 0.0
+    self._done = 0
+
+  def tick(self) -> None:
+    """One more unit done (episodes ending in any order, from a callback)."""
+    self._done += 1
+    self.update(self._done)
 
   def update(self, done: int, **values: float) -> None:
     now = time.time()

@@ -359,7 +359,7 @@ class Worker:
 
 
 # protocol.REPLY_TEXT_BYTES split over a reply's text fields, as the worker's JSON encodes them
-# (\uXXXX escapes make a character up to 12 bytes).
+# (a character escaped as a surrogate pair of \u escapes takes 12 bytes).
 _MESSAGE_BYTES, _TYPE_BYTES = 6 << 10, 1 << 10
 _OUTPUT_BYTES = protocol.REPLY_TEXT_BYTES - _MESSAGE_BYTES - _TYPE_BYTES - 512
 
