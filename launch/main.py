@@ -80,10 +80,7 @@ def main(argv):
   workdir = epath.Path(FLAGS.workdir)
   check_workdir(workdir)
   jax.config.update("jax_compilation_cache_dir", compilation_cache_dir(workdir))
-  try:
-    ctx = RunContext(config, workdir)            # a bad mesh or init source fails here
-  except (ValueError, FileNotFoundError) as e:
-    raise SystemExit(f"launch.main: error: {e}") from None
+  ctx = RunContext(config, workdir)   # a bad mesh or init source fails here (cli: one line)
   (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
   logging.info("devices: %s; mesh %s", jax.devices(), dict(ctx.mesh.shape))
   run_phases(ctx, names)
