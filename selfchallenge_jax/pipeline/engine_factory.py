@@ -19,6 +19,7 @@ def make_engine(ctx: RunContext, params: Any, config: LlamaConfig, *, mesh: Mesh
   sampler = Sampler(params, config, cache_len=s.cache_len, mesh=ctx.mesh if mesh is None else mesh)
   kwargs = dict(num_slots=s.num_slots, max_turns=s.max_turns, max_turn_tokens=s.max_turn_tokens,
                 max_episode_tokens=s.max_episode_tokens, chunk_steps=s.chunk_steps,
-                temperature=s.temperature, top_p=s.top_p)
+                temperature=s.temperature, top_p=s.top_p, min_extend_rows=s.min_extend_rows,
+                extend_overhead_tokens=s.extend_overhead_tokens)
   kwargs.update(overrides)
   return RolloutEngine(sampler, ctx.chat, **kwargs)

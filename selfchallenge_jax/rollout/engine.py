@@ -46,6 +46,8 @@ class EngineStats:
   sampled_tokens: int = 0
   extends: int = 0             # extend-prefill calls (each reads every weight once)
   shared_prefills: int = 0     # new episodes that copied another slot's prefill of their prompt
+  extend_tokens: int = 0       # tokens the extends appended
+  extend_token_rows: int = 0   # rows x tokens the extends computed, padding included
 
   @property
   def device_fraction(self) -> float:
@@ -66,11 +68,19 @@ MIN_EXTEND_ROWS = 8
 
 
 class RolloutEngine:
+  """min_extend_rows / extend_overhead_tokens say what an extend costs, so the engine can pick its
+  shapes. An extend of b rows x T tokens computes b * T token-rows (padding included) and reads
+  every weight once. On an accelerator the weight read dominates small extends: keep the default
+  (rows >= 8, overhead < 0 = every pending row in one extend). On CPU compute is b * T: use
+  min_extend_rows=1 and a small overhead (in token-rows), and the pending rows are split into
+  extends of similar lengths (a 500-token prompt no longer pads ten 60-token observations to 512).
+  """
 
   def __init__(self, sampler: Sampler, chat: ChatFormat, *, num_slots: int, max_turns: int = 8,
                max_turn_tokens: int = 256, max_episode_tokens: int = 1024, chunk_steps: int = 16,
                temperature: float = 1.0, top_p: float = 1.0, env_threads: int = 16,
-               overlap: bool = True):
+               overlap: bool = True, min_extend_rows: int = MIN_EXTEND_ROWS,
+               extend_overhead_tokens: int = -1):
     if len(chat.stop_ids) > sampler.max_stop_ids:
       raise ValueError(f"chat format has {len(chat.stop_ids)} stop ids; sampler allows "
                        f"{sampler.max_stop_ids}")
@@ -78,6 +88,9 @@ class RolloutEngine:
     self.max_turns, self.max_turn_tokens = max_turns, max_turn_tokens
     self.max_episode_tokens, self.chunk_steps = max_episode_tokens, chunk_steps
     self.temperature, self.top_p, self.overlap = temperature, top_p, overlap
+    if min_extend_rows < 1:
+      raise ValueError(f"min_extend_rows must be >= 1, got {min_extend_rows}")
+    self.min_extend_rows, self.extend_overhead_tokens = min_extend_rows, extend_overhead_tokens
     self.stats = EngineStats()
     self._pool = cf.ThreadPoolExecutor(max_workers=env_threads, thread_name_prefix="env")
     self._stop = np.full((sampler.max_stop_ids,), -1, np.int32)
@@ -283,11 +296,11 @@ class RolloutEngine:
     return _StepResult([turn[-1]] + self.chat.continue_after_turn(message), None)
 
   # Extend programs are keyed by (row bucket, token bucket, window bucket): rows are powers of two
-  # from MIN_EXTEND_ROWS up to num_slots, tokens are prompt buckets, and the window (the cache
+  # from min_extend_rows up to num_slots, tokens are prompt buckets, and the window (the cache
   # positions the extend reads and writes) is a prompt bucket of the rows' longest context, at
   # least a quarter of the cache, so a run compiles a bounded number of programs.
   def _row_bucket(self, n: int) -> int:
-    b = MIN_EXTEND_ROWS
+    b = self.min_extend_rows
     while b < n:
       b *= 2
     return min(b, self.num_slots)
@@ -324,9 +337,9 @@ class RolloutEngine:
     return count
 
   def _extend(self, state, pending, slots, key_data):
-    """One batched extend of the pending rows. New episodes whose prompt another pending row also
-    starts with (a GRPO group) copy that row's prefill instead of computing it again."""
-    S = self.sampler.cache_len
+    """The batched extends of the pending rows (one, or one per length group; see the class
+    docstring). New episodes whose prompt another pending row also starts with (a GRPO group)
+    copy that row's prefill instead of computing it again."""
     max_new: dict[int, int] = {}
     computes: dict[tuple[int, ...], int] = {}               # prompt -> the slot prefilling it
     computed, copies = [], []                               # slots; (slot, source slot)
@@ -347,20 +360,11 @@ class RolloutEngine:
       computed.append(slot)
       if new_episode:
         computes[tuple(ids)] = slot
-    window = self._window_bucket(max(slots[r][1].cached for r in pending))  # lengths after
-    b = self._row_bucket(len(computed))
-    T = prompt_bucket(max(len(pending[r][0]) for r in computed), S)
-    row_ids = np.full((b,), self.num_slots, np.int32)
-    tokens = np.zeros((b, T), np.int32)
-    num_new = np.zeros((b,), np.int32)
-    reset = np.zeros((b,), bool)
-    for i, slot in enumerate(computed):
-      ids, new_episode = pending[slot]
-      row_ids[i], num_new[i], reset[i] = slot, len(ids), new_episode
-      tokens[i, :len(ids)] = ids
-    state = self._extend_fn(b, T, window)(self.sampler.params, state, row_ids, tokens, num_new,
-                                          reset, self._settings(row_ids, max_new, key_data))
+    for group in self._length_groups([len(pending[slot][0]) for slot in computed]):
+      rows = [computed[i] for i in group]
+      state = self._extend_rows(state, rows, pending, slots, max_new, key_data)
     if copies:
+      window = self._window_bucket(max(slots[slot][1].cached for slot, _ in copies))
       b = self._row_bucket(len(copies))
       dst = np.full((b,), self.num_slots, np.int32)
       src = np.zeros((b,), np.int32)
@@ -369,6 +373,47 @@ class RolloutEngine:
       state = self._copy_fn(b, window)(state, src, dst, self._settings(dst, max_new, key_data))
       self.stats.shared_prefills += len(copies)
     return state
+
+  def _extend_rows(self, state, rows, pending, slots, max_new, key_data):
+    """One extend program call for `rows` (slots with pending tokens)."""
+    S = self.sampler.cache_len
+    window = self._window_bucket(max(slots[r][1].cached for r in rows))    # lengths after
+    b = self._row_bucket(len(rows))
+    T = prompt_bucket(max(len(pending[r][0]) for r in rows), S)
+    row_ids = np.full((b,), self.num_slots, np.int32)
+    tokens = np.zeros((b, T), np.int32)
+    num_new = np.zeros((b,), np.int32)
+    reset = np.zeros((b,), bool)
+    for i, slot in enumerate(rows):
+      ids, new_episode = pending[slot]
+      row_ids[i], num_new[i], reset[i] = slot, len(ids), new_episode
+      tokens[i, :len(ids)] = ids
+    self.stats.extend_tokens += int(num_new.sum())
+    self.stats.extend_token_rows += b * T
+    return self._extend_fn(b, T, window)(self.sampler.params, state, row_ids, tokens, num_new,
+                                         reset, self._settings(row_ids, max_new, key_data))
+
+  def _length_groups(self, lengths: Sequence[int]) -> list[list[int]]:
+    """Splits rows (their pending token counts) into extends of similar length: the partition of
+    the rows, sorted by length, into runs that minimises the sum over extends of
+    row_bucket(rows) * token_bucket(longest) + extend_overhead_tokens. Overhead < 0: one extend."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    if self.extend_overhead_tokens < 0 or len(order) <= 1:
+      return [order]
+    S = self.sampler.cache_len
+    best = [0] + [None] * len(order)              # best[j]: cost of the first j rows
+    cut = [0] * (len(order) + 1)
+    for j in range(1, len(order) + 1):
+      T = prompt_bucket(lengths[order[j - 1]], S)     # the run i..j-1 is padded to its longest
+      for i in range(j):
+        cost = best[i] + self._row_bucket(j - i) * T + self.extend_overhead_tokens
+        if best[j] is None or cost < best[j]:
+          best[j], cut[j] = cost, i
+    groups, j = [], len(order)
+    while j > 0:
+      groups.append(order[cut[j]:j])
+      j = cut[j]
+    return groups[::-1]
 
   def _settings(self, row_ids: np.ndarray, max_new: dict[int, int], key_data: np.ndarray):
     """Per-row sampling settings of extend/copy rows (row id num_slots = padding)."""
