@@ -92,10 +92,13 @@ def reason_bucket(end_reason: str) -> str:
 def evaluate(engine: RolloutEngine, tasks_by_env: Mapping[str, Sequence[BenchmarkTask]], *, k: int,
              seed: int, num_samples: int | None = None, user_factory: UserFactory | None = None,
              episodes_per_run: int | None = None,
-             on_episode_end: Callable[[], None] | None = None) -> EvalResult:
+             on_episode_end: Callable[[], None] | None = None,
+             on_scored: Callable[[dict[str, Any]], None] | None = None) -> EvalResult:
   """Runs `num_samples` (default k) executor episodes per task and scores them.
 
-  on_episode_end() is called as each episode ends (e.g. to advance a progress line).
+  on_episode_end() is called as each episode ends (e.g. to advance a progress line);
+  on_scored(record) with each scored episode's record (episode_record: the conversation as text,
+  reward, answer, expected answer), e.g. to write transcripts.
   episodes_per_run bounds how many episodes (each with its own environment; a tau database is
   megabytes) exist at once; default 4 * engine.num_slots.
   """
@@ -119,8 +122,11 @@ def evaluate(engine: RolloutEngine, tasks_by_env: Mapping[str, Sequence[Benchmar
     episodes = engine.run(specs, seed=seed, on_episode_end=(
         None if on_episode_end is None else lambda index, episode: on_episode_end()))
     del specs     # the environments are released once the chunk is scored
-    for (_, name, index, task), episode in zip(chunk, episodes):
+    for (stream_id, name, index, task), episode in zip(chunk, episodes):
       _record(results[name][index], task, episode)
+      if on_scored is not None:
+        on_scored(episode_record(engine, name, task, stream_id, episode,
+                                 results[name][index].rewards[-1]))
       turns[name].append(episode.num_turns)
       sampled[name].append(sum(episode.loss_mask))
     logging.info("evaluate: %d / %d episodes", min(start + per_run, len(work)), len(work))
@@ -143,6 +149,16 @@ def _work_items(tasks_by_env: Mapping[str, Sequence[BenchmarkTask]], n: int
       for _ in range(n):
         yield stream_id, name, index, task
         stream_id += 1
+
+
+def episode_record(engine: RolloutEngine, env_name: str, task: BenchmarkTask, stream_id: int,
+                   episode: Episode, reward: float) -> dict[str, Any]:
+  """One scored episode as a JSON-able record: what a reader needs to see why it failed."""
+  return {"env": env_name, "task_id": task.task_id, "stream_id": stream_id, "reward": reward,
+          "end_reason": episode.end_reason, "answer": episode.answer,
+          "expected_answer": task.expected_answer, "turns": episode.num_turns,
+          "sampled_tokens": sum(episode.loss_mask), "actions": episode.actions,
+          "text": engine.chat.tokenizer.decode(episode.tokens)}
 
 
 def _record(result: TaskResult, task: BenchmarkTask, episode: Episode) -> None:

@@ -44,13 +44,18 @@ def run_eval(ctx: RunContext, tag: str) -> dict:
   engine = make_engine(ctx, params, config)
   tasks = builtin_task_sets({f: cfg.tasks_per_family for f in ctx.families}, cfg.seed)
   progress = Progress(f"eval_{tag}", sum(len(t) for t in tasks.values()) * cfg.k)
+  episodes_path = ctx.path(f"eval_{tag}_episodes.jsonl")
   try:
-    result = evaluate(engine, tasks, k=cfg.k, seed=cfg.seed, on_episode_end=progress.tick)
+    with episodes_path.open("w") as episodes:      # every episode's transcript, as scored
+      def write_episode(record: dict) -> None:
+        episodes.write(json.dumps(record, default=str) + "\n")
+      result = evaluate(engine, tasks, k=cfg.k, seed=cfg.seed, on_episode_end=progress.tick,
+                        on_scored=write_episode)
   finally:
     engine.close()
   write_results(result, ctx.workdir, name=f"eval_{tag}")
-  print(f"[eval_{tag}] pass@1 {100 * result.pass_at_1:.1f}%  pass@{cfg.k} "
-        f"{100 * result.pass_at_k:.1f}%  " + ", ".join(
+  pass_at_k = f"pass@{cfg.k} {100 * result.pass_at_k:.1f}%  " if cfg.k > 1 else ""
+  print(f"[eval_{tag}] pass@1 {100 * result.pass_at_1:.1f}%  {pass_at_k}" + ", ".join(
             f"{n}: {100 * r.pass_at_1:.1f}%" for n, r in result.envs.items()))
   return {"pass_at_1": result.pass_at_1, "pass_at_k": result.pass_at_k,
           "per_env": {n: r.pass_at_1 for n, r in result.envs.items()},

@@ -32,7 +32,15 @@ def test_short_run_produces_every_phase_artifact(tmp_path):
   for name in ("bootstrap", "eval_before", "challenge", "train", "export", "report"):
     assert (tmp_path / "phases" / f"{name}.json").exists(), name
   assert (tmp_path / "tokenizer" / "tokenizer.model").exists()
-  assert json.loads((tmp_path / "eval_before.json").read_text())["k"] == 1
+  evaluation = json.loads((tmp_path / "eval_before.json").read_text())
+  assert evaluation["k"] == 1
+  # Every scored episode's transcript, its reward as scored.
+  episodes = [json.loads(line) for line in
+              (tmp_path / "eval_before_episodes.jsonl").read_text().splitlines()]
+  assert sorted((e["env"], e["reward"]) for e in episodes) == sorted(
+      (env, reward) for env, r in evaluation["envs"].items() for t in r["tasks"]
+      for reward in t["rewards"])
+  assert all(e["text"] and e["end_reason"] and "expected_answer" in e for e in episodes)
   stats = json.loads((tmp_path / "challenge_stats.json").read_text())
   assert stats["total"] == 2 and sum(stats["reasons"].values()) == 2   # every output accounted for
   assert (tmp_path / "tasks" / "challenge" / "dataset_info.json").exists()
