@@ -16,7 +16,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from absl import logging
 from etils import epath
@@ -80,8 +80,12 @@ def run_challenge(backend: ChallengerBackend, families: Sequence[str], num_per_f
                   pool: SandboxPool, seed: int = 0, dataset_dir: epath.PathLike | None = None,
                   dataset_name: str = "challenge", version: str = "1.0.0", batch_size: int = 32,
                   deduplicator: Deduplicator | None = None,
-                  provenance: Mapping[str, Any] | None = None) -> ChallengeStats:
-  """Runs num_per_family challenger episodes per family; see the module docstring."""
+                  provenance: Mapping[str, Any] | None = None,
+                  on_record: Callable[[ChallengerOutput, TaskRecord], None] | None = None
+                  ) -> ChallengeStats:
+  """Runs num_per_family challenger episodes per family; see the module docstring.
+  on_record(output, record) is called with each output and its record, in order (e.g. to write
+  the episodes' transcripts)."""
   if batch_size < 1:
     raise ValueError(f"batch_size must be >= 1, got {batch_size}")
   requests = [ChallengeRequest(family, seed + i, stream_id=k * num_per_family + i)
@@ -96,8 +100,10 @@ def run_challenge(backend: ChallengerBackend, families: Sequence[str], num_per_f
   try:
     for start in range(0, len(requests), batch_size):
       outputs = backend.generate(requests[start:start + batch_size], seed)
-      for record in _filter(outputs, pool, dedup, stats):
+      for output, record in zip(outputs, _filter(outputs, pool, dedup, stats)):
         stats.records.append(record)
+        if on_record is not None:
+          on_record(output, record)
         if writer is not None:
           writer.write(record)
       logging.info("challenge: %d/%d outputs; %s", len(stats.records), len(requests),
@@ -110,6 +116,17 @@ def run_challenge(backend: ChallengerBackend, families: Sequence[str], num_per_f
     writer.close()
   logging.info("challenge done: %s", json.dumps(stats.to_json(), sort_keys=True))
   return stats
+
+
+def episode_record(output: ChallengerOutput, record: TaskRecord,
+                   decode: Callable[[Sequence[int]], str] | None = None) -> dict[str, Any]:
+  """One challenger episode and its verdict as a JSON-able record: why a record was not kept.
+  `text` is the whole conversation (decode(episode tokens)) where the backend kept the tokens."""
+  text = None
+  if decode is not None and output.episode is not None:
+    text = decode(output.episode.tokens)
+  return {**_provenance(output), "keep": record.keep, "reason": record.reason,
+          "detail": record.detail, "final_message": output.text, "text": text}
 
 
 def _provenance(output: ChallengerOutput) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from absl import logging
 
 from selfchallenge_jax.challenge.backends import PolicyBackend, ScriptedBackend, good_task_script
 from selfchallenge_jax.challenge.openai_backend import OpenAIChallengerBackend
-from selfchallenge_jax.challenge.run import run_challenge
+from selfchallenge_jax.challenge.run import episode_record, run_challenge
 from selfchallenge_jax.checkpoint.export import check_hf_export, load_params_on_host
 from selfchallenge_jax.checkpoint.hf_export import export_hf
 from selfchallenge_jax.checkpoint.tokenizer_files import copy_tokenizer_files
@@ -87,10 +87,15 @@ def run_challenge_phase(ctx: RunContext) -> dict:
   t0 = time.time()
   dataset = ctx.path("tasks", "challenge")
   try:
-    with SandboxPool(ctx.config.sandbox.num_workers) as pool:
+    decode = None if engine is None else engine.chat.tokenizer.decode
+    with SandboxPool(ctx.config.sandbox.num_workers) as pool, \
+        ctx.path("challenge_episodes.jsonl").open("w") as episodes:
+      def write_episode(output, record) -> None:     # every episode's transcript and verdict
+        episodes.write(json.dumps(episode_record(output, record, decode), default=str) + "\n")
       stats = run_challenge(backend, ctx.families, cfg.tasks_per_family, pool=pool, seed=cfg.seed,
                             dataset_dir=dataset, dataset_name="challenge",
-                            batch_size=ctx.config.sampling.num_slots * 2)
+                            batch_size=ctx.config.sampling.num_slots * 2,
+                            on_record=write_episode)
   finally:
     if engine is not None:
       engine.close()

@@ -44,6 +44,12 @@ def test_short_run_produces_every_phase_artifact(tmp_path):
   stats = json.loads((tmp_path / "challenge_stats.json").read_text())
   assert stats["total"] == 2 and sum(stats["reasons"].values()) == 2   # every output accounted for
   assert (tmp_path / "tasks" / "challenge" / "dataset_info.json").exists()
+  # Every challenger episode's transcript beside its verdict, as in the stats.
+  challenger = [json.loads(line) for line in
+                (tmp_path / "challenge_episodes.jsonl").read_text().splitlines()]
+  assert sorted(e["reason"] for e in challenger) == sorted(
+      reason for reason, n in stats["reasons"].items() for _ in range(n))
+  assert all(e["text"] and e["end_reason"] and e["family"] for e in challenger)
   assert json.loads((tmp_path / "phases" / "export.json").read_text())["max_abs_logit_diff"] < 1e-3
   assert (tmp_path / "hf" / "config.json").exists() and (tmp_path / "report.md").exists()
   train = json.loads((tmp_path / "phases" / "train.json").read_text())
