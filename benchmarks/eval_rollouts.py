@@ -8,8 +8,10 @@ the latest policy of the run in --workdir (any run past its bootstrap phase), it
 first pass compiles the programs its shapes need (reported as `compile_pass_s`), the second is
 timed. Same tasks, seed and policy, so the two passes and the two policies sample the same
 episodes (up to float rounding of different batch shapes); the report checks how many differ.
-Policies: `batched` (rows >= 8, every pending row in one extend: the accelerator default) and
-`split` (the config's sampling.min_extend_rows / extend_overhead_tokens).
+Policies (--policies, any of): `batched` (rows >= 8, every pending row in one extend, decode
+chunks on all slots: the accelerator default), `split` (the config's sampling.min_extend_rows /
+extend_overhead_tokens, whole-batch decode) and `config` (the config's sampling as it is, e.g.
+with compact_decode).
 """
 
 from __future__ import annotations
@@ -26,10 +28,19 @@ _CONFIG = config_flags.DEFINE_config_file("config", "configs/smollm2_cpu.py", "r
 flags.DEFINE_string("workdir", None, "a run's workdir (its latest policy)", required=True)
 flags.DEFINE_integer("tasks_per_family", 6, "held-out tasks per family")
 flags.DEFINE_integer("k", 4, "samples per task")
+flags.DEFINE_list("policies", ["batched", "split", "config"], "engine policies to compare")
 flags.DEFINE_string("out", "", "also write the JSON here")
 FLAGS = flags.FLAGS
 
-POLICIES = {"batched": dict(min_extend_rows=8, extend_overhead_tokens=-1), "split": None}
+
+def _policy(name: str, s) -> dict:
+  config = dict(min_extend_rows=s.min_extend_rows, extend_overhead_tokens=s.extend_overhead_tokens,
+                compact_decode=s.compact_decode)
+  policies = {"batched": dict(min_extend_rows=8, extend_overhead_tokens=-1, compact_decode=False),
+              "split": {**config, "compact_decode": False}, "config": config}
+  if name not in policies:
+    raise ValueError(f"unknown policy {name!r}; known: {', '.join(policies)}")
+  return policies[name]
 
 
 def _pass(engine, tasks, k: int, seed: int) -> tuple[float, list, dict]:
@@ -66,9 +77,8 @@ def main(argv):
             "machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg(),
                         "jax": jax.__version__}}
   sampled = {}
-  for name, overrides in POLICIES.items():
-    overrides = overrides or dict(min_extend_rows=s.min_extend_rows,
-                                  extend_overhead_tokens=s.extend_overhead_tokens)
+  for name in FLAGS.policies:
+    overrides = _policy(name, s)
     engine = make_engine(ctx, params, model_config, **overrides)
     try:
       compile_wall, _, _ = _pass(engine, tasks, FLAGS.k, config.eval.seed)
@@ -77,9 +87,13 @@ def main(argv):
       engine.close()
     result[name] = {**overrides, **stats, "compile_pass_s": compile_wall}
     sampled[name] = rewards
-  result["speedup"] = result["batched"]["wall_s"] / result["split"]["wall_s"]
-  result["extend_speedup"] = result["batched"]["extend_s"] / result["split"]["extend_s"]
-  result["rewards_differing"] = sum(a != b for a, b in zip(sampled["batched"], sampled["split"]))
+  first = FLAGS.policies[0]
+  for name in FLAGS.policies[1:]:
+    result[f"{name}_vs_{first}"] = {
+        "speedup": result[first]["wall_s"] / result[name]["wall_s"],
+        "extend_speedup": result[first]["extend_s"] / result[name]["extend_s"],
+        "decode_speedup": result[first]["decode_s"] / result[name]["decode_s"],
+        "rewards_differing": sum(a != b for a, b in zip(sampled[first], sampled[name]))}
   result["machine"]["load_avg_end"] = os.getloadavg()
   report.emit(result, FLAGS.out)
 

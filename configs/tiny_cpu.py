@@ -48,9 +48,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.sampling = ml_collections.ConfigDict(dict(
       cache_len=2048, num_slots=16, chunk_steps=16, temperature=1.0, top_p=1.0, max_turns=6,
       max_turn_tokens=96, max_episode_tokens=320,
-      # Extend shapes (rollout/engine.py): rows >= 8, every pending row in one extend. At the tiny
-      # size compiles cost more than padding, so fewer shapes win even on CPU.
-      min_extend_rows=8, extend_overhead_tokens=-1))
+      # Extend and decode shapes (rollout/engine.py): rows >= 8, every pending row in one extend,
+      # decode chunks on all slots. At the tiny size compiles cost more than padding, so fewer
+      # shapes win even on CPU.
+      min_extend_rows=8, extend_overhead_tokens=-1, compact_decode=False))
 
   # 24 tasks x 4 samples a family (~1 min an eval here): with 12 x 2, one lucky episode moved a
   # family's pass@1 by 4.2 points, as large as anything the miniature can show.

@@ -20,6 +20,6 @@ def make_engine(ctx: RunContext, params: Any, config: LlamaConfig, *, mesh: Mesh
   kwargs = dict(num_slots=s.num_slots, max_turns=s.max_turns, max_turn_tokens=s.max_turn_tokens,
                 max_episode_tokens=s.max_episode_tokens, chunk_steps=s.chunk_steps,
                 temperature=s.temperature, top_p=s.top_p, min_extend_rows=s.min_extend_rows,
-                extend_overhead_tokens=s.extend_overhead_tokens)
+                extend_overhead_tokens=s.extend_overhead_tokens, compact_decode=s.compact_decode)
   kwargs.update(overrides)
   return RolloutEngine(sampler, ctx.chat, **kwargs)

@@ -74,13 +74,15 @@ class RolloutEngine:
   (rows >= 8, overhead < 0 = every pending row in one extend). On CPU compute is b * T: use
   min_extend_rows=1 and a small overhead (in token-rows), and the pending rows are split into
   extends of similar lengths (a 500-token prompt no longer pads ten 60-token observations to 512).
+  compact_decode: a decode chunk runs on the decoding slots only (in a row bucket), not on all
+  num_slots; worth it where a step's cost grows with its rows (CPU; the KV reads anywhere).
   """
 
   def __init__(self, sampler: Sampler, chat: ChatFormat, *, num_slots: int, max_turns: int = 8,
                max_turn_tokens: int = 256, max_episode_tokens: int = 1024, chunk_steps: int = 16,
                temperature: float = 1.0, top_p: float = 1.0, env_threads: int = 16,
                overlap: bool = True, min_extend_rows: int = MIN_EXTEND_ROWS,
-               extend_overhead_tokens: int = -1):
+               extend_overhead_tokens: int = -1, compact_decode: bool = False):
     if len(chat.stop_ids) > sampler.max_stop_ids:
       raise ValueError(f"chat format has {len(chat.stop_ids)} stop ids; sampler allows "
                        f"{sampler.max_stop_ids}")
@@ -91,6 +93,7 @@ class RolloutEngine:
     if min_extend_rows < 1:
       raise ValueError(f"min_extend_rows must be >= 1, got {min_extend_rows}")
     self.min_extend_rows, self.extend_overhead_tokens = min_extend_rows, extend_overhead_tokens
+    self.compact_decode = compact_decode
     self.stats = EngineStats()
     self._pool = cf.ThreadPoolExecutor(max_workers=env_threads, thread_name_prefix="env")
     self._stop = np.full((sampler.max_stop_ids,), -1, np.int32)
@@ -127,6 +130,20 @@ class RolloutEngine:
                     in_shardings=(sampling_param_shardings(config, s.mesh), self._state_shardings,
                                   rep, rep, rep, rep, rep),
                     out_shardings=self._state_shardings, donate_argnums=1)
+
+  @functools.lru_cache(maxsize=64)
+  def _decode_rows_fn(self, rows: int, window: int):
+    s, config = self.sampler, self.sampler.config
+    steps = self.chunk_steps
+    def run(params, state, row_ids):
+      return dec.decode_rows(params, state, row_ids, steps, config, s.top_k, window)
+    if s.mesh is None:
+      return jax.jit(run, donate_argnums=1)
+    rep = NamedSharding(s.mesh, P())
+    return mesh_jit(run, s.mesh,
+                    in_shardings=(sampling_param_shardings(config, s.mesh), self._state_shardings,
+                                  rep),
+                    out_shardings=(self._state_shardings, rep, rep, rep), donate_argnums=1)
 
   @functools.lru_cache(maxsize=32)
   def _copy_fn(self, rows: int, window: int):
@@ -217,10 +234,7 @@ class RolloutEngine:
         # The chunk reads only the cache window its slots' contexts can reach (a bounded set
         # of buckets, like the extends'), not the whole cache.
         window = self._window_bucket(max(slots[i][1].cached for i in decoding) + self.chunk_steps)
-        state, toks, lps, valid = self.sampler._decode_fn(
-            self.num_slots, self.chunk_steps, window if window < self.sampler.cache_len else None)(
-                self.sampler.params, state)
-        toks, lps, valid = np.asarray(toks), np.asarray(lps), np.asarray(valid)
+        state, toks, lps, valid = self._decode_chunk(state, decoding, window)
         active, finish = np.asarray(state.active), np.asarray(state.finish)
         self.stats.decode_s += time.perf_counter() - t0
         self.stats.decode_steps += int(valid.any(axis=0).sum())
@@ -256,6 +270,26 @@ class RolloutEngine:
         self.stats.env_wait_s += time.perf_counter() - t0
     self.stats.wall_s += time.perf_counter() - start_time
     return [results[i] for i in range(len(specs))]
+
+  def _decode_chunk(self, state, decoding: set[int], window: int):
+    """One decode chunk; returns (state, tokens, logprobs, valid), each [num_slots, chunk_steps]
+    on the host. Compact: only the decoding slots' rows run, scattered back to their slots."""
+    b = self._row_bucket(len(decoding))
+    if not self.compact_decode or b >= self.num_slots:
+      state, toks, lps, valid = self.sampler._decode_fn(
+          self.num_slots, self.chunk_steps, window if window < self.sampler.cache_len else None)(
+              self.sampler.params, state)
+      return state, np.asarray(toks), np.asarray(lps), np.asarray(valid)
+    row_ids = np.full((b,), self.num_slots, np.int32)
+    row_ids[:len(decoding)] = sorted(decoding)
+    state, toks, lps, valid = self._decode_rows_fn(b, window)(self.sampler.params, state, row_ids)
+    shape = (self.num_slots, self.chunk_steps)
+    out_toks, out_lps = np.zeros(shape, np.int32), np.zeros(shape, np.float32)
+    out_valid = np.zeros(shape, bool)
+    n = len(decoding)
+    out_toks[row_ids[:n]], out_lps[row_ids[:n]] = np.asarray(toks)[:n], np.asarray(lps)[:n]
+    out_valid[row_ids[:n]] = np.asarray(valid)[:n]
+    return state, out_toks, out_lps, out_valid
 
   def _apply_step(self, slot, result: _StepResult, slots, pending, end) -> None:
     _, buf = slots[slot]
@@ -334,6 +368,12 @@ class RolloutEngine:
                                        window if window < S else None)
       jax.block_until_ready(decode(self.sampler.params, self._init_fn()))
       count += 1
+      for b in row_buckets if self.compact_decode else ():
+        if b < self.num_slots:
+          padding = np.full((b,), self.num_slots, np.int32)
+          jax.block_until_ready(self._decode_rows_fn(b, window)(self.sampler.params,
+                                                                self._init_fn(), padding))
+          count += 1
     return count
 
   def _extend(self, state, pending, slots, key_data):

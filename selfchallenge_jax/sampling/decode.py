@@ -217,6 +217,21 @@ def extend_rows(params: llama.Params, state: DecodeState, rows: jax.Array, token
   return _put_rows(state, rows, sub, window)
 
 
+def decode_rows(params: llama.Params, state: DecodeState, rows: jax.Array, num_steps: int,
+                config: LlamaConfig, top_k: int = 0, window: int | None = None
+                ) -> tuple[DecodeState, jax.Array, jax.Array, jax.Array]:
+  """decode on the slots `rows` [b] only (index B = padding, never sampled): compute scales with
+  b, not the slot count, when most slots are parked. Outputs are per row [b, num_steps]. The
+  window is as in decode; each slot's tokens equal a whole-batch decode's (per-slot keys)."""
+  B = state.batch_size
+  window = _resolve_window(state, window)
+  sub = _take_rows(state, jnp.minimum(rows, B - 1), window)
+  sub = dataclasses.replace(sub, active=sub.active & (rows < B))
+  sub, out_tokens, out_logprobs, out_valid = _decode_loop(params, sub, num_steps, config, top_k,
+                                                          state.cache.max_len)
+  return _put_rows(state, rows, sub, window), out_tokens, out_logprobs, out_valid
+
+
 def copy_rows(state: DecodeState, src: jax.Array, dst: jax.Array, settings: dict[str, jax.Array],
               window: int | None = None) -> DecodeState:
   """Copies slots src [b] into slots dst [b] (dst index B = padding, ignored): the first `window`

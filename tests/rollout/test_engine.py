@@ -108,6 +108,23 @@ def test_multi_turn_tokens_and_logprobs_match_teacher_forcing(setup):
   engine.close()
 
 
+def test_compact_decode_keeps_exact_bookkeeping(setup):
+  """Decode chunks on the decoding slots only: same tokens, logprobs equal teacher forcing."""
+  engine = _engine(setup, num_slots=4, min_extend_rows=1, compact_decode=True)
+  calls = []
+  decode_rows_fn = engine._decode_rows_fn
+  engine._decode_rows_fn = lambda b, window: calls.append(b) or decode_rows_fn(b, window)
+  specs = _specs(6)                              # 6 episodes on 4 slots: the tail runs 1-2 rows
+  try:
+    episodes = engine.run(specs, seed=1)
+  finally:
+    engine.close()
+  assert calls and min(calls) < 4
+  for i, e in enumerate(episodes):
+    assert e.end_reason == ep.MAX_TURNS and e.num_turns == 3
+    _check_episode(e, specs[i], setup)
+
+
 def test_group_prompts_share_one_prefill(setup):
   """Episodes with one prompt (a GRPO group) prefill it once; each copy samples its own stream
   and its logprobs still equal teacher forcing on its own conversation."""
@@ -147,7 +164,8 @@ def test_scheduling_does_not_change_episodes(setup):
   runs = []
   for kw in (dict(overlap=True, num_slots=4), dict(overlap=False, num_slots=4),
              dict(overlap=True, num_slots=2),
-             dict(overlap=True, num_slots=4, min_extend_rows=1, extend_overhead_tokens=0)):
+             dict(overlap=True, num_slots=4, min_extend_rows=1, extend_overhead_tokens=0),
+             dict(overlap=True, num_slots=4, min_extend_rows=1, compact_decode=True)):
     engine = _engine(setup, **kw)
     runs.append([e.tokens for e in engine.run(_specs(4), seed=5)])
     engine.close()
