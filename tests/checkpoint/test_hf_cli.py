@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 import transformers
 
 from hf_models import hf_logits, make_hf_llama

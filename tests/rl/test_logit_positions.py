@@ -11,7 +11,7 @@ from selfchallenge_jax.rl.logprobs import logit_positions_from_mask, token_logpr
 from selfchallenge_jax.rl.sft import sft_loss
 from selfchallenge_jax.rollout.episode import Episode
 from selfchallenge_jax.train.rollout_batch import make_rollout_batch
-from test_grpo_model import B, T, _batch
+from test_grpo_model import _batch
 
 CFG = GRPOConfig(kl_beta=0.5, loss_agg="seq_mean_token_mean", clip_eps_high=0.28)
 

@@ -21,7 +21,6 @@ from selfchallenge_jax.envs.airline.data import airline_data_json
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
 from selfchallenge_jax.envs.tau_tasks import Call, expert_task
 from selfchallenge_jax.envs.tau_tasks import call as _call
-from selfchallenge_jax.envs.tau_tasks import say as _say
 
 Data = dict[str, Any]
 # (user_id, request, look-ups, write or None, message before the write / the answer, outputs)

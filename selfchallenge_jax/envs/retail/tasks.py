@@ -15,9 +15,8 @@ from typing import Any, Callable
 
 from selfchallenge_jax.envs import tau_people
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
-from selfchallenge_jax.envs.tau_tasks import Call, expert_task
+from selfchallenge_jax.envs.tau_tasks import expert_task
 from selfchallenge_jax.envs.tau_tasks import call as _call
-from selfchallenge_jax.envs.tau_tasks import say as _say
 from selfchallenge_jax.envs.retail.data import retail_data_json
 
 Data = dict[str, Any]
