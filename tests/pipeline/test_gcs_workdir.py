@@ -107,7 +107,9 @@ def emulator(tmp_path_factory):
     env = _offline_env(url, str(tmp_path_factory.mktemp("gcloud")))
     fsspec_conf = {k: dict(v) for k, v in fsspec.config.conf.items()}
     with pytest.MonkeyPatch.context() as mp:
-      for name in {*_REMOVED, *env}:
+      # XLA_FLAGS stays in this process: a JAX backend first started in here would otherwise
+      # have 1 CPU device for the rest of the session (later 8-device tests failed after it).
+      for name in {*_REMOVED, *env} - {"XLA_FLAGS"}:
         if name in env:
           mp.setenv(name, env[name])
         else:
