@@ -33,15 +33,15 @@ def _load(path: str) -> dict:
 
 def main(argv):
   del argv
-  evals = {"base": _load(FLAGS.base)}
+  files = {"base": FLAGS.base}
   for item in FLAGS.runs:
     name, sep, path = item.partition(":")
-    if not sep or not name or name in evals:
+    if not sep or not name or name in files:
       raise app.UsageError(f"--runs wants distinct name:path items, got {item!r}")
-    evals[name] = _load(path)
+    files[name] = path
+  evals = {name: _load(path) for name, path in files.items()}
   rates = {name: task_pass_rates(e) for name, e in evals.items()}
-  result = {"benchmark": "compare_evals", "files": {"base": FLAGS.base, **dict(
-                item.split(":", 1) for item in FLAGS.runs)},
+  result = {"benchmark": "compare_evals", "files": files,
             "pass_at_1": {name: {"average": e["pass_at_1"],
                                  **{f: r["pass_at_1"] for f, r in e["envs"].items()},
                                  "episodes": {f: r["num_episodes"] for f, r in e["envs"].items()}}

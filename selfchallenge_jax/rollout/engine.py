@@ -282,14 +282,14 @@ class RolloutEngine:
       return state, np.asarray(toks), np.asarray(lps), np.asarray(valid)
     row_ids = np.full((b,), self.num_slots, np.int32)
     row_ids[:len(decoding)] = sorted(decoding)
-    state, toks, lps, valid = self._decode_rows_fn(b, window)(self.sampler.params, state, row_ids)
-    shape = (self.num_slots, self.chunk_steps)
-    out_toks, out_lps = np.zeros(shape, np.int32), np.zeros(shape, np.float32)
-    out_valid = np.zeros(shape, bool)
-    n = len(decoding)
-    out_toks[row_ids[:n]], out_lps[row_ids[:n]] = np.asarray(toks)[:n], np.asarray(lps)[:n]
-    out_valid[row_ids[:n]] = np.asarray(valid)[:n]
-    return state, out_toks, out_lps, out_valid
+    state, *per_row = self._decode_rows_fn(b, window)(self.sampler.params, state, row_ids)
+    rows, outs = row_ids[:len(decoding)], []
+    for out in per_row:                            # tokens, logprobs, valid: [b, chunk_steps]
+      out = np.asarray(out)
+      full = np.zeros((self.num_slots, self.chunk_steps), out.dtype)
+      full[rows] = out[:len(rows)]
+      outs.append(full)
+    return (state, *outs)
 
   def _apply_step(self, slot, result: _StepResult, slots, pending, end) -> None:
     _, buf = slots[slot]
