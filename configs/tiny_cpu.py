@@ -10,6 +10,7 @@ Override anything: --config.rl.steps=5 --config.phases=bootstrap,eval_before
 """
 
 import ml_collections
+from ml_collections.config_dict import placeholder
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -67,9 +68,13 @@ def get_config() -> ml_collections.ConfigDict:
       temperature=-1.0))
   c.rl = ml_collections.ConfigDict(dict(
       algorithm="grpo", steps=12, tasks_per_batch=4, group_size=4, lr=1e-3, warmup_steps=2,
-      weight_decay=0.0, clip_norm=1.0, grad_accum_steps=1, kl_beta=0.0, clip_eps_low=0.2,
-      clip_eps_high=0.28, loss_agg="token_mean", normalize_std=True, drop_zero_variance=False,
-      num_updates_per_batch=1,
+      weight_decay=0.0, clip_norm=1.0, grad_accum_steps=1,
+      # The algorithm's hyper-parameters (rl/grpo.GRPOConfig's fields; success_reward and
+      # num_updates_per_batch for rft). None: the algorithm's own value, so that
+      # --config.rl.algorithm=dapo or dr_grpo gets that variant's settings.
+      kl_beta=0.0, clip_eps_low=placeholder(float), clip_eps_high=0.28, loss_agg="token_mean",
+      normalize_std=placeholder(bool), drop_zero_variance=placeholder(bool), adv_eps=placeholder(float),
+      num_updates_per_batch=placeholder(int), success_reward=placeholder(float),
       # micro_batch_rows > 0: the update sums the gradients of micro-batches of that many rows
       # (group_size: one GRPO group each), leaving out rows without a gradient (all-equal groups)
       # and trimming each to its own length (train/micro_batches.py). 0: one full-batch update.

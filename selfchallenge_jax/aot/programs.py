@@ -22,7 +22,7 @@ from selfchallenge_jax.checkpoint.train_state import abstract_state
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.llama import abstract_params, abstract_sampling_params
 from selfchallenge_jax.model.partitioning import param_shardings, sampling_param_shardings
-from selfchallenge_jax.pipeline.train_phase import make_run_algorithm
+from selfchallenge_jax.rl.algorithms import algorithm_from_config
 from selfchallenge_jax.rl.grpo import RolloutBatch
 from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.sampling import decode as dec
@@ -71,7 +71,7 @@ class RunPrograms:
   def __init__(self, config: ml_collections.ConfigDict, plan: AotPlan, model: LlamaConfig,
                mesh: Mesh):
     self.config, self.plan, self.model, self.mesh = config, plan, model, mesh
-    self.algorithm = make_run_algorithm(config.rl)
+    self.algorithm = algorithm_from_config(config.rl)
     self.optimizer = _optimizer(config)
     self.updates = UpdatePrograms(model, self.optimizer, self.algorithm, mesh)
 

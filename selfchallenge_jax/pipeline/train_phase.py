@@ -24,7 +24,7 @@ from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.engine_factory import make_engine
 from selfchallenge_jax.pipeline.metrics import MetricsWriter
 from selfchallenge_jax.pipeline.progress import Progress
-from selfchallenge_jax.rl.algorithms import make_algorithm
+from selfchallenge_jax.rl.algorithms import algorithm_from_config
 from selfchallenge_jax.rl.optimizer import make_optimizer
 from selfchallenge_jax.sandbox.pool import SandboxPool
 from selfchallenge_jax.tasks.dataset_info import EmptyTaskDatasetError
@@ -33,10 +33,6 @@ from selfchallenge_jax.train.loop import iterations
 from selfchallenge_jax.train.rewards import RewardStage
 from selfchallenge_jax.train.trainer import Trainer
 from selfchallenge_jax.train.update_step import train_state_shardings
-
-_GRPO_KEYS = ("clip_eps_low", "clip_eps_high", "kl_beta", "loss_agg", "normalize_std",
-              "drop_zero_variance", "num_updates_per_batch")
-
 
 class _Preemption:
   """SIGTERM (a TPU VM preemption notice) asks the loop to checkpoint and stop."""
@@ -52,12 +48,6 @@ class _Preemption:
 
   def restore(self):
     signal.signal(signal.SIGTERM, self._previous)
-
-
-def make_run_algorithm(cfg):
-  if cfg.algorithm == "rft":
-    return make_algorithm("rft", num_updates_per_batch=cfg.num_updates_per_batch)
-  return make_algorithm(cfg.algorithm, **{k: cfg[k] for k in _GRPO_KEYS})
 
 
 def _host_data_state(iterator: TaskBatchIterator, hosts: HostGroup):
@@ -95,7 +85,7 @@ def run_train(ctx: RunContext) -> dict:
       lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=max(cfg.steps, cfg.warmup_steps + 1),
       weight_decay=cfg.weight_decay, clip_norm=cfg.clip_norm, grad_accum_steps=cfg.grad_accum_steps,
       frozen_layers=config.frozen_layers)
-  algorithm = make_run_algorithm(cfg)
+  algorithm = algorithm_from_config(cfg)
   ckpt = Checkpointer(ctx.path("checkpoints", "train"), max_to_keep=ctx.config.checkpoint.keep)
   shardings = train_state_shardings(config, optimizer, ctx.mesh)
   data_state = None

@@ -120,3 +120,15 @@ def make_algorithm(name: str, **overrides: Any) -> Algorithm:
     raise ValueError(f"unknown algorithm {name!r}; known: {', '.join(ALGORITHMS)}")
   cfg = GRPOConfig(**{**_GRPO_VARIANTS[name], **overrides})
   return _grpo_algorithm(name, cfg)
+
+
+def algorithm_from_config(cfg: Any) -> Algorithm:
+  """The algorithm a run config's `rl` section names, with the hyper-parameters it sets: the
+  GRPOConfig fields for the GRPO family, success_reward / num_updates_per_batch for rft. A field
+  left None (or absent) keeps the algorithm's own value."""
+  if cfg["algorithm"] == "rft":
+    names = ("success_reward", "num_updates_per_batch")
+  else:
+    names = tuple(f.name for f in dataclasses.fields(GRPOConfig))
+  return make_algorithm(cfg["algorithm"], **{k: cfg[k] for k in names
+                                             if k in cfg and cfg[k] is not None})

@@ -89,3 +89,20 @@ def test_loss_dispatches_to_grpo_and_sft(tiny):
   assert rft == sft
   assert dapo_loss == expected
   assert abs(grpo_value - dapo_loss) > 1e-4        # the variant's own config is what was used
+
+
+def test_run_config_reaches_every_grpo_field_and_none_keeps_the_variants_own():
+  import dataclasses
+
+  from configs import tiny_cpu
+  from selfchallenge_jax.rl.algorithms import algorithm_from_config
+  rl = tiny_cpu.get_config().rl
+  assert {f.name for f in dataclasses.fields(GRPOConfig)} <= set(rl)   # none silently dropped
+  rl.adv_eps = 0.25
+  assert algorithm_from_config(rl).grpo.adv_eps == 0.25
+  rl.algorithm = "dapo"                            # unset fields: DAPO's own (dynamic sampling)
+  assert algorithm_from_config(rl).grpo.drop_zero_variance
+  rl.drop_zero_variance = False
+  assert not algorithm_from_config(rl).grpo.drop_zero_variance
+  rl.algorithm, rl.num_updates_per_batch = "rft", 3     # GRPO-only fields do not reach rft
+  assert algorithm_from_config(rl).num_updates_per_batch == 3
