@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 
 from selfchallenge_jax.agents.executor import Task, UserFactory, make_task_env, opening_messages
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
-from selfchallenge_jax.evaluation.scoring import score_episode
+from selfchallenge_jax.envs.scoring import score_episode
 from selfchallenge_jax.tasks.record import RESPOND
 from selfchallenge_jax.tokenizer.chat_base import ChatFormat, RenderedChat
 from selfchallenge_jax.tokenizer.tool_calls import ToolCall

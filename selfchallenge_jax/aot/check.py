@@ -223,4 +223,5 @@ def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_
       mesh=plan.mesh_dict, model=plan.model.to_dict(), update_batch=plan.update_batch,
       seq_len=plan.seq_len, num_slots=plan.num_slots, cache_len=plan.cache_len,
       prefill_len=plan.prefill_len, programs=reports, reshard_bytes=state + ref + 2 * sampling,
-      algorithm=full.algorithm.name, kl_beta=full.algorithm.grpo.kl_beta if full.algorithm.grpo else 0.0, compile_errors=errors)
+      algorithm=full.algorithm.name,
+      kl_beta=full.algorithm.grpo.kl_beta if full.algorithm.grpo else 0.0, compile_errors=errors)

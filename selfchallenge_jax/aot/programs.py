@@ -1,9 +1,9 @@
-"""The programs a TPU run compiles, as (jitted function, abstract sharded arguments) pairs.
+"""The programs a TPU run compiles, as (Program, abstract sharded arguments) pairs.
 
-The update and reference-logprob programs come from train/update_step.UpdatePrograms itself (the
-trainer's jit, shardings and donation). The sampler programs are built from sampling/decode.py
-with the shardings RolloutEngine._extend_fn and Sampler._decode_fn use (those classes need real
-params to exist): prefill = extend_rows over all slots, decode = one decode chunk.
+Every program comes from the programs layer (programs/sampling.py, programs/training.py), the
+definitions the sampler, the rollout engine and the trainer themselves build: prefill = the
+engine's extend_rows over all slots, decode = one decode chunk, update and reference logprobs as
+the trainer builds them.
 """
 
 from __future__ import annotations
@@ -15,32 +15,29 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import ml_collections
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh
 
 from selfchallenge_jax.aot.tpu_config import AotPlan
 from selfchallenge_jax.checkpoint.train_state import abstract_state
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.llama import abstract_params, abstract_sampling_params
 from selfchallenge_jax.model.partitioning import param_shardings, sampling_param_shardings
+from selfchallenge_jax.sampling import programs as sampling_programs
+from selfchallenge_jax.train import programs as training_programs
+from selfchallenge_jax.sharding.program import Program
+from selfchallenge_jax.train.programs import TrainSpec, batch_shardings
 from selfchallenge_jax.rl.algorithms import algorithm_from_config
 from selfchallenge_jax.rl.grpo import RolloutBatch
-from selfchallenge_jax.rl.optimizer import make_optimizer
-from selfchallenge_jax.sampling import decode as dec
-from selfchallenge_jax.sharding.mesh_jit import mesh_jit
-from selfchallenge_jax.sharding.rules import logical_to_spec, tree_shardings
-from selfchallenge_jax.train.update_step import UpdatePrograms, batch_shardings
-
-MAX_STOP_IDS = 4           # Sampler's default
-
+from selfchallenge_jax.rl.optimizer import optimizer_from_config
 
 @dataclasses.dataclass
-class Program:
+class CompileTarget:
   name: str
-  fn: Any                  # a jax.jit-wrapped function
+  program: Program
   args: tuple[Any, ...]    # ShapeDtypeStructs with shardings
 
   def lower(self):
-    return self.fn.lower(*self.args)
+    return self.program.lower(*self.args)
 
 
 def with_shardings(tree: Any, shardings: Any) -> Any:
@@ -57,14 +54,6 @@ def per_chip_bytes(tree: Any) -> int:
   return total
 
 
-def _optimizer(config: ml_collections.ConfigDict):
-  cfg = config.rl
-  optimizer, _ = make_optimizer(
-      lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=max(cfg.steps, cfg.warmup_steps + 1),
-      weight_decay=cfg.weight_decay, clip_norm=cfg.clip_norm, grad_accum_steps=cfg.grad_accum_steps)
-  return optimizer
-
-
 class RunPrograms:
   """The programs of one run config on one mesh (model may be a probe variant of the plan's)."""
 
@@ -72,12 +61,14 @@ class RunPrograms:
                mesh: Mesh):
     self.config, self.plan, self.model, self.mesh = config, plan, model, mesh
     self.algorithm = algorithm_from_config(config.rl)
-    self.optimizer = _optimizer(config)
-    self.updates = UpdatePrograms(model, self.optimizer, self.algorithm, mesh)
+    self.optimizer, _ = optimizer_from_config(config.rl, model.frozen_layers)
+    self.train = TrainSpec(model, self.optimizer, mesh)
+    self.sampling = sampling_programs.SamplingSpec(config=model, mesh=mesh,
+                                                   cache_len=plan.cache_len)
 
   # ---- resident buffers ------------------------------------------------------------------------
   def train_state(self):
-    return abstract_state(self.optimizer, abstract_params(self.model), self.updates.state_shardings)
+    return abstract_state(self.optimizer, abstract_params(self.model), self.train.state_shardings)
 
   def ref_params(self):
     return with_shardings(abstract_params(self.model), param_shardings(self.model, self.mesh))
@@ -102,62 +93,41 @@ class RunPrograms:
         advantages=jax.ShapeDtypeStruct((B,), f32))
     return with_shardings(batch, batch_shardings(batch, self.mesh))
 
-  def update(self) -> Program:
+  def update(self) -> CompileTarget:
     batch = self.rollout_batch()
-    key = (jax.tree.structure(batch), tuple(x.shape for x in jax.tree.leaves(batch)))
-    fn = self.updates._update_fn(key, batch)     # the trainer's own jit of algorithm.update
-    return Program("update", fn, (self.train_state(), batch))
+    return CompileTarget("update", training_programs.update(self.train, self.algorithm, batch),
+                         (self.train_state(), batch))
 
-  def ref_logprobs(self) -> Program:
+  def ref_logprobs(self) -> CompileTarget:
     batch = self.rollout_batch()
     picked = batch.logit_positions
-    fn = self.updates._ref_fn(batch.tokens.shape, None if picked is None else picked.shape)
-    return Program("ref_logprobs", fn, (self.ref_params(), batch.tokens, batch.positions,
-                                        batch.attention_mask, picked))
+    program = training_programs.ref_logprobs(self.model, self.mesh, batch.tokens.shape,
+                                             None if picked is None else picked.shape)
+    return CompileTarget("ref_logprobs", program, (self.ref_params(), batch.tokens,
+                                                   batch.positions, batch.attention_mask, picked))
 
   # ---- sampler side ----------------------------------------------------------------------------
   def decode_state(self):
-    model, plan = self.model, self.plan
-    abstract = jax.eval_shape(lambda: dec.init_state(model, plan.num_slots, plan.cache_len,
-                                                     MAX_STOP_IDS))
-    axes = dec.state_logical_axes(model.num_layers)
-    return with_shardings(abstract, tree_shardings(axes, abstract, self.mesh))
+    rows = self.plan.num_slots
+    return with_shardings(self.sampling.abstract_state(rows), self.sampling.state_shardings(rows))
 
-  def prefill(self) -> Program:
-    """RolloutEngine._extend_fn at rows = num_slots, length = prefill_len, window = cache_len
+  def prefill(self) -> CompileTarget:
+    """The engine's extend_rows at rows = num_slots, length = prefill_len, window = cache_len
     (the largest window: an extend near a full context is the memory worst case)."""
-    model, b, T = self.model, self.plan.num_slots, self.plan.prefill_len
-    rep = NamedSharding(self.mesh, P())
-
-    def run(params, state, row_ids, tokens, num_new, reset, settings):
-      return dec.extend_rows(params, state, row_ids, tokens, num_new, reset, settings, model)
-    state = self.decode_state()
-    state_sh = jax.tree.map(lambda x: x.sharding, state)
-    fn = mesh_jit(run, self.mesh,
-                  in_shardings=(sampling_param_shardings(model, self.mesh), state_sh, rep, rep,
-                                rep, rep, rep),
-                  out_shardings=state_sh, donate_argnums=1)
+    spec, b, T = self.sampling, self.plan.num_slots, self.plan.prefill_len
+    rep = spec.replicated
 
     def arg(shape, dtype):
       return jax.ShapeDtypeStruct(shape, dtype, sharding=rep)
     settings = dict(key_data=arg((b, 2), jnp.uint32), temperature=arg((b,), jnp.float32),
                     top_p=arg((b,), jnp.float32), max_new=arg((b,), jnp.int32),
-                    stop_ids=arg((b, MAX_STOP_IDS), jnp.int32))
-    return Program("prefill", fn, (self.sampling_params(), state, arg((b,), jnp.int32),
-                                   arg((b, T), jnp.int32), arg((b,), jnp.int32), arg((b,), bool),
-                                   settings))
+                    stop_ids=arg((b, spec.max_stop_ids), jnp.int32))
+    program = sampling_programs.extend_rows(spec, b, self.plan.cache_len)
+    return CompileTarget("prefill", program, (
+        self.sampling_params(), self.decode_state(), arg((b,), jnp.int32),
+        arg((b, T), jnp.int32), arg((b,), jnp.int32), arg((b,), bool), settings))
 
-  def decode(self) -> Program:
-    """Sampler._decode_fn(num_slots, chunk_steps): one device-side decode chunk."""
-    model, steps, top_k = self.model, self.plan.chunk_steps, 0
-    B = self.plan.num_slots
-
-    def run(params, state):
-      return dec.decode(params, state, steps, model, top_k)
-    state = self.decode_state()
-    state_sh = jax.tree.map(lambda x: x.sharding, state)
-    out = NamedSharding(self.mesh, logical_to_spec(("batch", None), (B, steps), self.mesh))
-    fn = mesh_jit(run, self.mesh,
-                  in_shardings=(sampling_param_shardings(model, self.mesh), state_sh),
-                  out_shardings=(state_sh, out, out, out), donate_argnums=1)
-    return Program("decode", fn, (self.sampling_params(), state))
+  def decode(self) -> CompileTarget:
+    """The sampler's decode program at rows = num_slots, steps = chunk_steps: one decode chunk."""
+    program = sampling_programs.decode(self.sampling, self.plan.num_slots, self.plan.chunk_steps)
+    return CompileTarget("decode", program, (self.sampling_params(), self.decode_state()))

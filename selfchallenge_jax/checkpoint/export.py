@@ -9,27 +9,41 @@ import jax
 import numpy as np
 from absl import logging
 from etils import epath
+from jax.sharding import Mesh
 
 from selfchallenge_jax.checkpoint.hf_export import export_hf
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.checkpoint.tokenizer_files import copy_tokenizer_files, find_tokenizer_dir
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.llama import abstract_params
+from selfchallenge_jax.model.partitioning import param_shardings
 
 
-def load_params_on_host(checkpoint_dir: epath.PathLike, step: int | None = None):
-  """(config, params, metadata) with params on the host CPU device, whatever mesh saved them."""
+def load_params(checkpoint_dir: epath.PathLike, mesh: Mesh | None = None,
+                step: int | None = None) -> tuple[LlamaConfig, Any, dict[str, Any]]:
+  """(config, params, metadata). With `mesh`: params restored straight into their training
+  shardings on it (each process reads only the shards its devices hold; never a whole copy on one
+  device or host). Without: onto this host's CPU (export), whatever mesh saved them."""
   ckpt = Checkpointer(checkpoint_dir, create=False)
   try:
     metadata = ckpt.metadata(step)
     config = LlamaConfig.from_dict(metadata["model_config"])
-    cpu = jax.sharding.SingleDeviceSharding(jax.local_devices(backend="cpu")[0])
-    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=cpu),
-                          abstract_params(config))
+    if mesh is None:
+      cpu = jax.sharding.SingleDeviceSharding(jax.local_devices(backend="cpu")[0])
+      shardings = jax.tree.map(lambda _: cpu, abstract_params(config))
+    else:
+      shardings = param_shardings(config, mesh)
+    target = jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
+                          abstract_params(config), shardings)
     params, metadata = ckpt.restore_params(target, step)
   finally:
     ckpt.close()
   return config, params, metadata
+
+
+def load_params_on_host(checkpoint_dir: epath.PathLike, step: int | None = None):
+  """(config, params, metadata) with params on the host CPU device, whatever mesh saved them."""
+  return load_params(checkpoint_dir, None, step)
 
 
 def export_checkpoint(checkpoint_dir: epath.PathLike, out_dir: epath.PathLike, *,

@@ -24,7 +24,7 @@ from etils import epath
 from selfchallenge_jax.agents.executor import UserFactory, executor_spec
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
 from selfchallenge_jax.evaluation.pass_at_k import mean_pass_at_k
-from selfchallenge_jax.evaluation.scoring import score_episode
+from selfchallenge_jax.envs.scoring import score_episode
 from selfchallenge_jax.rollout.engine import RolloutEngine
 from selfchallenge_jax.rollout.episode import Episode
 

@@ -23,25 +23,19 @@ import jax
 import numpy as np
 from absl import logging
 from etils import epath
-from jax.sharding import NamedSharding, PartitionSpec as P
 
 from selfchallenge_jax.checkpoint.manager import Checkpointer
-from selfchallenge_jax.checkpoint.train_state import TrainState
-from selfchallenge_jax.model import init_params
-from selfchallenge_jax.model.partitioning import param_shardings
 from selfchallenge_jax.pipeline import demos as demo_lib
 from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.copy_pretrain import copy_batch
 from selfchallenge_jax.pipeline.demo_batches import DemoBatches
 from selfchallenge_jax.pipeline.init_source import load_pretrained, training_overrides
 from selfchallenge_jax.pipeline.progress import Progress
+from selfchallenge_jax.train import programs as training_programs
+from selfchallenge_jax.sharding.program import ProgramTable
+from selfchallenge_jax.train.programs import TrainSpec
 from selfchallenge_jax.rl.optimizer import make_optimizer
-from selfchallenge_jax.rl.sft import sft_update
-from selfchallenge_jax.sharding.mesh_jit import mesh_jit
-from selfchallenge_jax.sharding.rules import logical_to_spec
 from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
-from selfchallenge_jax.train.update_step import train_state_shardings
-from selfchallenge_jax.train.xla_options import training_compiler_options
 
 
 def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -69,13 +63,7 @@ def _scratch_start(ctx: RunContext, chats):
     train_chat_sentencepiece(demo_lib.corpus_text(chats, ctx.config.chat.tool_schemas),
                              ctx.tokenizer_path, ctx.config.tokenizer.vocab_size)
   config = ctx.model_config()
-  init = jax.jit(lambda key: init_params(config, key),
-                 out_shardings=param_shardings(config, ctx.mesh))
-  return config, init(jax.random.key(ctx.config.seed))
-
-
-def _batch_sharding(mesh, x: np.ndarray) -> NamedSharding:
-  return NamedSharding(mesh, logical_to_spec(("batch",) + (None,) * (x.ndim - 1), x.shape, mesh))
+  return config, training_programs.init_params(config, ctx.mesh)(jax.random.key(ctx.config.seed))
 
 
 def run_bootstrap(ctx: RunContext) -> dict:
@@ -88,7 +76,8 @@ def run_bootstrap(ctx: RunContext) -> dict:
   chats = executor + challenger
   if ctx.init.pretrained:
     overrides = training_overrides(dict(ctx.config.model), ctx.init)
-    config, params, _ = load_pretrained(ctx.init, ctx.mesh, overrides, ctx.tokenizer_dir)
+    config, params, _ = load_pretrained(ctx.init, ctx.mesh, overrides, ctx.tokenizer_dir,
+                                        preset=ctx.config.model.get("preset"))
   else:
     config, params = _scratch_start(ctx, chats)
   load_seconds = time.time() - t0
@@ -102,23 +91,14 @@ def run_bootstrap(ctx: RunContext) -> dict:
   if total_steps:
     optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, total_steps - 1),
                                   total_steps=total_steps, frozen_layers=config.frozen_layers)
-    shardings = train_state_shardings(config, optimizer, ctx.mesh)
-    create = mesh_jit(lambda p, key: TrainState.create(p, optimizer, key), ctx.mesh,
-                      out_shardings=shardings, donate_argnums=0)
-    state = create(params, jax.random.key(ctx.config.seed + 1))
+    spec = TrainSpec(config, optimizer, ctx.mesh)
+    state = training_programs.create_state(spec)(params, jax.random.key(ctx.config.seed + 1))
     del params
-    replicated = NamedSharding(ctx.mesh, P())
-    step_fns = {}
+    programs = ProgramTable()
 
     def step(state, batch):
-      key = tuple(x.shape for x in batch)
-      if key not in step_fns:
-        step_fns[key] = mesh_jit(
-            lambda s, *b: sft_update(s, b, optimizer, config), ctx.mesh,
-            in_shardings=(shardings, *(_batch_sharding(ctx.mesh, x) for x in batch)),
-            out_shardings=(shardings, replicated), donate_argnums=0,
-            compiler_options=training_compiler_options(ctx.mesh.devices.flat))
-      return step_fns[key](state, *batch)
+      return programs.get(tuple(x.shape for x in batch),
+                          lambda: training_programs.sft_step(spec, batch))(state, *batch)
 
     rng = np.random.default_rng(ctx.config.seed)
     if cfg.copy_steps:

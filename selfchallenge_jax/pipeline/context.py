@@ -23,12 +23,11 @@ import json
 import time
 from typing import Any
 
-import jax
 import ml_collections
 from absl import logging
 from etils import epath
 
-from selfchallenge_jax.checkpoint.export import load_params_on_host
+from selfchallenge_jax.checkpoint.export import load_params
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.model.config import LlamaConfig, get_config
 from selfchallenge_jax.pipeline.init_source import parse_init, training_overrides
@@ -119,9 +118,10 @@ class RunContext:
                             "bootstrap phase first")
 
   def load_policy(self) -> tuple[LlamaConfig, Any]:
-    config, params, _ = load_params_on_host(self.policy_checkpoint_dir())
+    """The newest policy's (config, params), restored into their shardings on the run's mesh."""
+    config, params, _ = load_params(self.policy_checkpoint_dir(), self.mesh)
     logging.info("policy from %s", self.policy_checkpoint_dir())
-    return config, jax.device_put(params, jax.local_devices()[0])   # this host's (multi-host)
+    return config, params
 
   def elapsed(self) -> float:
     return time.time() - self.started

@@ -23,10 +23,11 @@ from etils import epath
 from jax.sharding import Mesh
 
 from selfchallenge_jax.checkpoint.gguf_import import import_gguf
+from selfchallenge_jax.checkpoint.hf_config import from_hf_config, read_hf_config
 from selfchallenge_jax.checkpoint.hf_import import import_hf
 from selfchallenge_jax.checkpoint.tokenizer_files import copy_tokenizer_files
 from selfchallenge_jax.io import package_files
-from selfchallenge_jax.model.config import LlamaConfig
+from selfchallenge_jax.model.config import LlamaConfig, get_config
 from selfchallenge_jax.model.partitioning import param_shardings
 from selfchallenge_jax.tokenizer import load_tokenizer
 from selfchallenge_jax.tokenizer.base import Tokenizer
@@ -72,10 +73,30 @@ def training_overrides(model_config: dict[str, Any], source: InitSource) -> dict
   return fields
 
 
+ARCHITECTURE_FIELDS = ("vocab_size", "d_model", "num_layers", "num_heads", "num_kv_heads",
+                       "mlp_dim", "resolved_head_dim", "tie_embeddings", "rope_theta")
+
+
+def check_architecture(config: LlamaConfig, preset: str, source: InitSource) -> None:
+  """A config that names a preset (what `launch.aot_check` compiled and sized the pod for) and a
+  pretrained init must describe the same model: ValueError naming the fields that differ."""
+  want = get_config(preset)
+  diff = {f: (getattr(config, f), getattr(want, f)) for f in ARCHITECTURE_FIELDS
+          if getattr(config, f) != getattr(want, f)}
+  if diff:
+    raise ValueError(f"init={source.spec!r} is not the {preset!r} preset the config names (its "
+                     "AOT check and mesh were sized for it): " + ", ".join(
+                         f"{f} {got} != {exp}" for f, (got, exp) in diff.items()))
+
+
 def load_pretrained(source: InitSource, mesh: Mesh, overrides: dict[str, Any],
-                    tokenizer_dir: epath.Path) -> tuple[LlamaConfig, Any, Tokenizer]:
-  """(config, params on `mesh`, tokenizer); the tokenizer files are written to tokenizer_dir."""
+                    tokenizer_dir: epath.Path, preset: str | None = None
+                    ) -> tuple[LlamaConfig, Any, Tokenizer]:
+  """(config, params on `mesh`, tokenizer); the tokenizer files are written to tokenizer_dir.
+  `preset`: the architecture the run config declares, checked before any weight is read."""
   def shardings(config: LlamaConfig):
+    if preset:
+      check_architecture(config, preset, source)
     return param_shardings(config, mesh)
 
   if source.kind == "gguf":
@@ -84,6 +105,8 @@ def load_pretrained(source: InitSource, mesh: Mesh, overrides: dict[str, Any],
     tokenizer.save(tokenizer_dir)
   elif source.kind == "hf":
     hf_dir = epath.Path(source.path)
+    if preset and (hf_dir / "config.json").exists():      # before the weights are read
+      check_architecture(from_hf_config(read_hf_config(hf_dir), **overrides), preset, source)
     config, params = import_hf(hf_dir, shardings=shardings, **overrides)
     copy_tokenizer_files(hf_dir, tokenizer_dir)
     tokenizer = load_tokenizer(tokenizer_dir)

@@ -24,6 +24,7 @@ from selfchallenge_jax.challenge.run import episode_record, run_challenge
 from selfchallenge_jax.checkpoint.export import check_hf_export, load_params_on_host
 from selfchallenge_jax.checkpoint.hf_export import export_hf
 from selfchallenge_jax.checkpoint.tokenizer_files import copy_tokenizer_files
+from selfchallenge_jax.distributed.hosts import HostGroup
 from selfchallenge_jax.evaluation.evaluate import evaluate, write_results
 from selfchallenge_jax.evaluation.task_sets import builtin_task_sets
 from selfchallenge_jax.io.local_copies import local_dir
@@ -33,15 +34,24 @@ from selfchallenge_jax.pipeline.engine_factory import make_engine
 from selfchallenge_jax.pipeline.progress import Progress
 from selfchallenge_jax.pipeline.report import write_report
 from selfchallenge_jax.pipeline.train_phase import run_train
+from selfchallenge_jax.rollout.engine import RolloutEngine
 from selfchallenge_jax.sandbox.pool import SandboxPool
 
 PhaseFn = Callable[[RunContext], dict]
 
 
+def _policy_engine(ctx: RunContext, **overrides) -> RolloutEngine:
+  """The newest policy, restored into the run mesh's shardings, sampling on this host's devices
+  (the whole mesh with one process; multi-host: this host's block, as the train phase samples)."""
+  config, params = ctx.load_policy()
+  hosts = HostGroup(ctx.mesh, config)
+  return make_engine(ctx, hosts.sampler_params(params), config, mesh=hosts.sampling_mesh,
+                     **overrides)
+
+
 def run_eval(ctx: RunContext, tag: str) -> dict:
   cfg = ctx.config.eval
-  config, params = ctx.load_policy()
-  engine = make_engine(ctx, params, config)
+  engine = _policy_engine(ctx)
   tasks = builtin_task_sets({f: cfg.tasks_per_family for f in ctx.families}, cfg.seed)
   progress = Progress(f"eval_{tag}", sum(len(t) for t in tasks.values()) * cfg.k)
   episodes_path = ctx.path(f"eval_{tag}_episodes.jsonl")
@@ -65,11 +75,10 @@ def run_eval(ctx: RunContext, tag: str) -> dict:
 def run_challenge_phase(ctx: RunContext) -> dict:
   cfg = ctx.config.challenge
   if cfg.backend == "policy":
-    config, params = ctx.load_policy()
     # temperature < 0: the run's sampling temperature (a config written before the field existed
     # has none: the same).
     temperature = cfg.get("temperature", -1.0)
-    engine = make_engine(ctx, params, config, max_turn_tokens=cfg.max_turn_tokens,
+    engine = _policy_engine(ctx, max_turn_tokens=cfg.max_turn_tokens,
                          max_episode_tokens=cfg.max_episode_tokens,
                          temperature=ctx.config.sampling.temperature if temperature < 0
                          else temperature)

@@ -13,26 +13,26 @@ import time
 import jax
 from absl import logging
 
-from selfchallenge_jax.checkpoint.export import load_params_on_host
+from selfchallenge_jax.checkpoint.export import load_params
 from selfchallenge_jax.checkpoint.manager import Checkpointer
-from selfchallenge_jax.checkpoint.train_state import TrainState, abstract_state
+from selfchallenge_jax.checkpoint.train_state import abstract_state
 from selfchallenge_jax.data.task_pipeline import TaskBatchIterator, TaskPipelineConfig
 from selfchallenge_jax.distributed.hosts import HostGroup
 from selfchallenge_jax.model.llama import abstract_params
-from selfchallenge_jax.model.partitioning import param_shardings
 from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.engine_factory import make_engine
 from selfchallenge_jax.pipeline.metrics import MetricsWriter
 from selfchallenge_jax.pipeline.progress import Progress
+from selfchallenge_jax.train import programs as training_programs
+from selfchallenge_jax.train.programs import TrainSpec
 from selfchallenge_jax.rl.algorithms import algorithm_from_config
-from selfchallenge_jax.rl.optimizer import make_optimizer
+from selfchallenge_jax.rl.optimizer import optimizer_from_config
 from selfchallenge_jax.sandbox.pool import SandboxPool
 from selfchallenge_jax.tasks.dataset_info import EmptyTaskDatasetError
 from selfchallenge_jax.tasks.dataset_reader import open_task_source
 from selfchallenge_jax.train.loop import iterations
 from selfchallenge_jax.train.rewards import RewardStage
 from selfchallenge_jax.train.trainer import Trainer
-from selfchallenge_jax.train.update_step import train_state_shardings
 
 class _Preemption:
   """SIGTERM (a TPU VM preemption notice) asks the loop to checkpoint and stop."""
@@ -81,26 +81,23 @@ def run_train(ctx: RunContext) -> dict:
   iterator = TaskBatchIterator(source, TaskPipelineConfig(
       tasks_per_batch=cfg.tasks_per_batch, group_size=cfg.group_size, seed=ctx.config.seed))
   config = ctx.model_config()
-  optimizer, schedule = make_optimizer(
-      lr=cfg.lr, warmup_steps=cfg.warmup_steps, total_steps=max(cfg.steps, cfg.warmup_steps + 1),
-      weight_decay=cfg.weight_decay, clip_norm=cfg.clip_norm, grad_accum_steps=cfg.grad_accum_steps,
-      frozen_layers=config.frozen_layers)
+  optimizer, schedule = optimizer_from_config(cfg, config.frozen_layers)
   algorithm = algorithm_from_config(cfg)
   ckpt = Checkpointer(ctx.path("checkpoints", "train"), max_to_keep=ctx.config.checkpoint.keep)
-  shardings = train_state_shardings(config, optimizer, ctx.mesh)
+  spec = TrainSpec(config, optimizer, ctx.mesh)
   data_state = None
   if ckpt.latest_step() is not None:
-    state, _, data_state = ckpt.restore(abstract_state(optimizer, abstract_params(config), shardings))
+    state, _, data_state = ckpt.restore(abstract_state(optimizer, abstract_params(config),
+                                                       spec.state_shardings))
     print(f"[train] resumed from {ckpt.directory} at step {ckpt.latest_step()}")
-  else:
+  else:                 # restored into its shardings; the optimizer state built in its own
     config, boot_params = ctx.load_policy()
-    state = TrainState.create(boot_params, optimizer, jax.random.key(ctx.config.seed))
+    state = training_programs.create_state(spec)(boot_params, jax.random.key(ctx.config.seed))
   # Multi-host: each host samples its Grain shard on its own devices; process 0 writes metrics.
   hosts = HostGroup(ctx.mesh, config)
   ref_params = None
   if algorithm.needs_ref_logprobs:       # the frozen bootstrap policy; beta = 0 keeps no copy
-    _, ref, _ = load_params_on_host(ctx.path("checkpoints", "bootstrap"))
-    ref_params = hosts.put(ref, param_shardings(config, ctx.mesh))
+    _, ref_params, _ = load_params(ctx.path("checkpoints", "bootstrap"), ctx.mesh)
   save_data_state, restore_data_state = _host_data_state(iterator, hosts)
   if data_state is not None:
     restore_data_state(data_state)

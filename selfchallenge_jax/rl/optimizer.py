@@ -85,3 +85,13 @@ def make_optimizer(lr: float, warmup_steps: int, total_steps: int, weight_decay:
     optimizer = optax.MultiSteps(optimizer, every_k_schedule=grad_accum_steps)
     optimizer = optimizer.gradient_transformation()
   return optimizer, schedule
+
+
+def optimizer_from_config(cfg: Any, frozen_layers: int = 0
+                          ) -> tuple[optax.GradientTransformation, optax.Schedule]:
+  """The optimizer a run config's `rl` section describes (the train phase's and AOT's)."""
+  return make_optimizer(
+      lr=cfg["lr"], warmup_steps=cfg["warmup_steps"],
+      total_steps=max(cfg["steps"], cfg["warmup_steps"] + 1), weight_decay=cfg["weight_decay"],
+      clip_norm=cfg["clip_norm"], grad_accum_steps=cfg["grad_accum_steps"],
+      frozen_layers=frozen_layers)

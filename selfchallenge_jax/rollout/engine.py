@@ -18,20 +18,18 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import dataclasses
-import functools
 import time
 from typing import Callable, Sequence
 
 import jax
 import numpy as np
 from absl import logging
-from jax.sharding import NamedSharding, PartitionSpec as P
 
-from selfchallenge_jax.model.partitioning import sampling_param_shardings
+from selfchallenge_jax.sampling import programs as sampling_programs
+from selfchallenge_jax.sharding.program import Program, ProgramTable
 from selfchallenge_jax.rollout import episode as ep
 from selfchallenge_jax.sampling import decode as dec
 from selfchallenge_jax.sampling.sampler import Sampler, prompt_bucket, slot_key_data
-from selfchallenge_jax.sharding.mesh_jit import mesh_jit
 from selfchallenge_jax.tokenizer.chat_base import ChatFormat
 from selfchallenge_jax.tokenizer.tool_calls import ToolCall
 
@@ -98,63 +96,33 @@ class RolloutEngine:
     self._pool = cf.ThreadPoolExecutor(max_workers=env_threads, thread_name_prefix="env")
     self._stop = np.full((sampler.max_stop_ids,), -1, np.int32)
     self._stop[:len(chat.stop_ids)] = chat.stop_ids
+    self._programs = ProgramTable()
 
   def close(self) -> None:
     self._pool.shutdown(wait=True)
 
-  # ---- jitted programs ------------------------------------------------------------------------
-  @functools.cached_property
-  def _init_fn(self):
-    s = self.sampler
-    def init():
-      return dec.init_state(s.config, self.num_slots, s.cache_len, s.max_stop_ids, s.cache_dtype)
-    if s.mesh is None:
-      return jax.jit(init)
-    return jax.jit(init, out_shardings=s._shardings(jax.eval_shape(init)))
+  # ---- programs (programs/sampling.py), built once each in this engine's table ---------------
+  def init_program(self) -> Program:
+    return self._programs.get(("init",), lambda: sampling_programs.init_state(
+        self.sampler.spec, self.num_slots))
 
-  @functools.cached_property
-  def _state_shardings(self):
-    """The slots' DecodeState shardings under the sampler's mesh (extend and copy programs)."""
-    return self.sampler._shardings(jax.eval_shape(self._init_fn))
+  def extend_program(self, rows: int, length: int, window: int) -> Program:
+    return self._programs.get(("extend", rows, length, window), lambda: sampling_programs
+                              .extend_rows(self.sampler.spec, self.num_slots, window))
 
-  @functools.lru_cache(maxsize=128)
-  def _extend_fn(self, rows: int, length: int, window: int):
-    s, config = self.sampler, self.sampler.config
-    def run(params, state, row_ids, tokens, num_new, reset, settings):
-      return dec.extend_rows(params, state, row_ids, tokens, num_new, reset, settings, config,
-                             window)
-    if s.mesh is None:
-      return jax.jit(run, donate_argnums=1)
-    rep = NamedSharding(s.mesh, P())
-    return mesh_jit(run, s.mesh,
-                    in_shardings=(sampling_param_shardings(config, s.mesh), self._state_shardings,
-                                  rep, rep, rep, rep, rep),
-                    out_shardings=self._state_shardings, donate_argnums=1)
+  def decode_rows_program(self, rows: int, window: int) -> Program:
+    return self._programs.get(("decode_rows", rows, window), lambda: sampling_programs
+                              .decode_rows(self.sampler.spec, self.num_slots, self.chunk_steps,
+                                           window))
 
-  @functools.lru_cache(maxsize=64)
-  def _decode_rows_fn(self, rows: int, window: int):
-    s, config = self.sampler, self.sampler.config
-    steps = self.chunk_steps
-    def run(params, state, row_ids):
-      return dec.decode_rows(params, state, row_ids, steps, config, s.top_k, window)
-    if s.mesh is None:
-      return jax.jit(run, donate_argnums=1)
-    rep = NamedSharding(s.mesh, P())
-    return mesh_jit(run, s.mesh,
-                    in_shardings=(sampling_param_shardings(config, s.mesh), self._state_shardings,
-                                  rep),
-                    out_shardings=(self._state_shardings, rep, rep, rep), donate_argnums=1)
+  def copy_program(self, rows: int, window: int) -> Program:
+    return self._programs.get(("copy", rows, window), lambda: sampling_programs.copy_rows(
+        self.sampler.spec, self.num_slots, window))
 
-  @functools.lru_cache(maxsize=32)
-  def _copy_fn(self, rows: int, window: int):
-    s = self.sampler
-    def run(state, src, dst, settings):
-      return dec.copy_rows(state, src, dst, settings, window)
-    if s.mesh is None:
-      return jax.jit(run, donate_argnums=0)
-    rep = NamedSharding(s.mesh, P())
-    return mesh_jit(run, s.mesh, in_shardings=(self._state_shardings, rep, rep, rep),
-                    out_shardings=self._state_shardings, donate_argnums=0)
+  @property
+  def programs(self) -> list:
+    """Keys of every program this engine and its sampler have built (tests, precompile checks)."""
+    return self._programs.keys() + self.sampler.programs.keys()
 
   # ---- host loop ------------------------------------------------------------------------------
   def run(self, specs: Sequence[ep.EpisodeSpec], seed: int = 0,
@@ -165,7 +133,7 @@ class RolloutEngine:
     start verifying it while the other slots keep sampling); it must not block.
     """
     start_time = time.perf_counter()
-    state = self._init_fn()
+    state = self.init_program()()
     waiting = collections.deque(enumerate(specs))
     slots: list[tuple[int, ep.EpisodeBuffer] | None] = [None] * self.num_slots
     pending: dict[int, tuple[list[int], bool]] = {}       # slot -> (tokens to append, new episode)
@@ -276,13 +244,13 @@ class RolloutEngine:
     on the host. Compact: only the decoding slots' rows run, scattered back to their slots."""
     b = self._row_bucket(len(decoding))
     if not self.compact_decode or b >= self.num_slots:
-      state, toks, lps, valid = self.sampler._decode_fn(
+      state, toks, lps, valid = self.sampler.decode_program(
           self.num_slots, self.chunk_steps, window if window < self.sampler.cache_len else None)(
               self.sampler.params, state)
       return state, np.asarray(toks), np.asarray(lps), np.asarray(valid)
     row_ids = np.full((b,), self.num_slots, np.int32)
     row_ids[:len(decoding)] = sorted(decoding)
-    state, *per_row = self._decode_rows_fn(b, window)(self.sampler.params, state, row_ids)
+    state, *per_row = self.decode_rows_program(b, window)(self.sampler.params, state, row_ids)
     rows, outs = row_ids[:len(decoding)], []
     for out in per_row:                            # tokens, logprobs, valid: [b, chunk_steps]
       out = np.asarray(out)
@@ -356,23 +324,24 @@ class RolloutEngine:
       padding = np.full((b,), self.num_slots, np.int32)         # every row dropped
       settings = self._settings(padding, {}, np.zeros((self.num_slots, 2), np.uint32))
       for window in windows:
-        self._copy_fn(b, window)(self._init_fn(), np.zeros((b,), np.int32), padding, settings)
+        self.copy_program(b, window)(self.init_program()(), np.zeros((b,), np.int32), padding,
+                                     settings)
         count += 1
         for T in (t for t in token_buckets if t <= window):
-          self._extend_fn(b, T, window)(self.sampler.params, self._init_fn(), padding,
-                                        np.zeros((b, T), np.int32), np.zeros((b,), np.int32),
-                                        np.zeros((b,), bool), settings)
+          self.extend_program(b, T, window)(
+              self.sampler.params, self.init_program()(), padding, np.zeros((b, T), np.int32),
+              np.zeros((b,), np.int32), np.zeros((b,), bool), settings)
           count += 1
     for window in windows:
-      decode = self.sampler._decode_fn(self.num_slots, self.chunk_steps,
-                                       window if window < S else None)
-      jax.block_until_ready(decode(self.sampler.params, self._init_fn()))
+      decode = self.sampler.decode_program(self.num_slots, self.chunk_steps,
+                                           window if window < S else None)
+      jax.block_until_ready(decode(self.sampler.params, self.init_program()()))
       count += 1
       for b in row_buckets if self.compact_decode else ():
         if b < self.num_slots:
           padding = np.full((b,), self.num_slots, np.int32)
-          jax.block_until_ready(self._decode_rows_fn(b, window)(self.sampler.params,
-                                                                self._init_fn(), padding))
+          jax.block_until_ready(self.decode_rows_program(b, window)(
+              self.sampler.params, self.init_program()(), padding))
           count += 1
     return count
 
@@ -410,7 +379,7 @@ class RolloutEngine:
       src = np.zeros((b,), np.int32)
       for i, (slot, source) in enumerate(copies):
         dst[i], src[i] = slot, source
-      state = self._copy_fn(b, window)(state, src, dst, self._settings(dst, max_new, key_data))
+      state = self.copy_program(b, window)(state, src, dst, self._settings(dst, max_new, key_data))
       self.stats.shared_prefills += len(copies)
     return state
 
@@ -430,8 +399,8 @@ class RolloutEngine:
       tokens[i, :len(ids)] = ids
     self.stats.extend_tokens += int(num_new.sum())
     self.stats.extend_token_rows += b * T
-    return self._extend_fn(b, T, window)(self.sampler.params, state, row_ids, tokens, num_new,
-                                         reset, self._settings(row_ids, max_new, key_data))
+    return self.extend_program(b, T, window)(self.sampler.params, state, row_ids, tokens, num_new,
+                                             reset, self._settings(row_ids, max_new, key_data))
 
   def _length_groups(self, lengths: Sequence[int]) -> list[list[int]]:
     """Splits rows (their pending token counts) into extends of similar length: the partition of

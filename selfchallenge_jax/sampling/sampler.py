@@ -11,19 +11,19 @@ mesh size) so a run compiles a bounded number of programs.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, NamedSharding
+from jax.sharding import Mesh
 
 from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.model.partitioning import sampling_param_shardings, to_sampling_layout
+from selfchallenge_jax.model.partitioning import to_sampling_layout
 from selfchallenge_jax.sampling import decode as dec
-from selfchallenge_jax.sharding.mesh_jit import mesh_jit
-from selfchallenge_jax.sharding.rules import logical_to_spec, tree_shardings
+from selfchallenge_jax.sampling import programs as sampling_programs
+from selfchallenge_jax.sharding.program import Program, ProgramTable
+from selfchallenge_jax.sharding.mesh import single_device_mesh
 
 MIN_BUCKET = 16
 
@@ -53,79 +53,33 @@ def slot_key_data(seed: int, slot_ids: np.ndarray) -> np.ndarray:
 
 
 class Sampler:
+  """mesh None: the one-device mesh (sharding.single_device_mesh); the programs are the same."""
 
   def __init__(self, params, config: LlamaConfig, *, cache_len: int, mesh: Mesh | None = None,
                top_k: int = 0, max_stop_ids: int = 4, cache_dtype=None):
     if cache_len > config.max_seq_len:
       raise ValueError(f"cache_len {cache_len} exceeds the model's max_seq_len {config.max_seq_len}")
-    self.config = config
-    self.cache_len = cache_len
-    self.mesh = mesh
-    self.top_k = top_k
-    self.max_stop_ids = max_stop_ids
-    self.cache_dtype = cache_dtype
+    mesh = single_device_mesh() if mesh is None else mesh
+    self.spec = sampling_programs.SamplingSpec(config=config, mesh=mesh, cache_len=cache_len,
+                                               max_stop_ids=max_stop_ids,
+                                               cache_dtype=cache_dtype, top_k=top_k)
+    self.config, self.cache_len, self.mesh = config, cache_len, mesh
+    self.top_k, self.max_stop_ids, self.cache_dtype = top_k, max_stop_ids, cache_dtype
+    self.programs = ProgramTable()
     self.params = to_sampling_layout(params, config, mesh)
-    self._batch_multiple = 1 if mesh is None else int(mesh.shape["data"] * mesh.shape["fsdp"])
+    self._batch_multiple = int(mesh.shape["data"] * mesh.shape["fsdp"])
 
   def update_params(self, params) -> None:
     """Takes new params (either layout); converted to the sampling layout on the sampler's mesh."""
     self.params = to_sampling_layout(params, self.config, self.mesh)
 
-  # ---- jitted programs ----------------------------------------------------------------------
-  def _shardings(self, state_abstract):
-    if self.mesh is None:
-      return None
-    return tree_shardings(dec.state_logical_axes(self.config.num_layers), state_abstract,
-                          self.mesh)
+  def start_program(self, prompts: int, n: int) -> Program:
+    return self.programs.get(("start", prompts, n),
+                             lambda: sampling_programs.start(self.spec, prompts, n))
 
-  def _batch_sharding(self, shape):
-    if self.mesh is None:
-      return None
-    axes = ("batch",) + (None,) * (len(shape) - 1)
-    return NamedSharding(self.mesh, logical_to_spec(axes, shape, self.mesh))
-
-  @functools.lru_cache(maxsize=64)
-  def _start_fn(self, prompts_shape: tuple[int, int], n: int):
-    config, cache_len = self.config, self.cache_len
-    P, _ = prompts_shape
-    B = P * n
-
-    def start(params, tokens, num_new, key_data, temperature, top_p, max_new, stop_ids):
-      # The prefill attends over a cache of the prompt bucket's length only; the decode cache
-      # (cache_len positions) is that one padded with room to generate.
-      state = dec.init_state(config, P, tokens.shape[1], stop_ids.shape[1], self.cache_dtype)
-      state = dec.extend(params, state, tokens, num_new, config)
-      state = dataclasses.replace(state, cache=state.cache.padded(cache_len))
-      state = dec.broadcast_groups(state, n)
-      return dataclasses.replace(state, key_data=key_data, temperature=temperature, top_p=top_p,
-                                 max_new=max_new, stop_ids=stop_ids)
-
-    if self.mesh is None:
-      return jax.jit(start)
-    abstract = jax.eval_shape(lambda: dec.init_state(config, B, cache_len, self.max_stop_ids,
-                                                     self.cache_dtype))
-    per_slot = [self._batch_sharding(s) for s in [(P, 1), (P,), (B, 2), (B,), (B,), (B,),
-                                                  (B, self.max_stop_ids)]]
-    return mesh_jit(start, self.mesh,
-                    in_shardings=(sampling_param_shardings(config, self.mesh), *per_slot),
-                    out_shardings=self._shardings(abstract))
-
-  @functools.lru_cache(maxsize=64)
-  def _decode_fn(self, batch_size: int, num_steps: int, window: int | None = None):
-    config, top_k = self.config, self.top_k
-
-    def run(params, state):
-      return dec.decode(params, state, num_steps, config, top_k, window)
-
-    if self.mesh is None:
-      return jax.jit(run, donate_argnums=1)
-    abstract = jax.eval_shape(lambda: dec.init_state(config, batch_size, self.cache_len,
-                                                     self.max_stop_ids, self.cache_dtype))
-    state_sh = self._shardings(abstract)
-    out = self._batch_sharding((batch_size, num_steps))
-    return mesh_jit(run, self.mesh,
-                    in_shardings=(sampling_param_shardings(config, self.mesh), state_sh),
-                    out_shardings=(state_sh, out, out, out), donate_argnums=1)
+  def decode_program(self, rows: int, steps: int, window: int | None = None) -> Program:
+    return self.programs.get(("decode", rows, steps, window),
+                             lambda: sampling_programs.decode(self.spec, rows, steps, window))
 
   # ---- API -----------------------------------------------------------------------------------
   def validate(self, prompts: Sequence[Sequence[int]], stop_ids: Sequence[int],
@@ -166,11 +120,11 @@ class Sampler:
     B = P_pad * n
     stops = np.full((B, self.max_stop_ids), -1, np.int32)
     stops[:, :len(stop_ids)] = np.asarray(stop_ids, np.int32)
-    state = self._start_fn((P_pad, T), n)(
+    state = self.start_program(P_pad, n)(
         self.params, tokens, num_new, slot_key_data(seed, np.arange(B)),
         np.full((B,), temperature, np.float32), np.full((B,), top_p, np.float32),
         np.full((B,), max_new_tokens, np.int32), stops)
-    state, out_tokens, out_logprobs, valid = self._decode_fn(B, max_new_tokens)(self.params, state)
+    state, out_tokens, out_logprobs, valid = self.decode_program(B, max_new_tokens)(self.params, state)
     out_tokens, out_logprobs, valid = map(np.asarray, (out_tokens, out_logprobs, valid))
     finish = np.asarray(state.finish)
     results = []

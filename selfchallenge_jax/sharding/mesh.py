@@ -44,3 +44,9 @@ def make_mesh(shape: Sequence[int] = (1, -1, 1), devices: Sequence[jax.Device] |
   if list(devices) == list(jax.devices()):
     return jax.make_mesh(shape, MESH_AXES, axis_types=(jax.sharding.AxisType.Auto,) * 3)
   return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
+
+
+def single_device_mesh(device: jax.Device | None = None) -> Mesh:
+  """The (1, 1, 1) mesh of one device (default: this process's first): what "no mesh" means, so
+  single-device code runs the same sharded programs as a pod."""
+  return Mesh(np.asarray([device or jax.local_devices()[0]]).reshape(1, 1, 1), MESH_AXES)

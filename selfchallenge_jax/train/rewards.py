@@ -24,7 +24,7 @@ import grain
 import numpy as np
 
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
-from selfchallenge_jax.evaluation.scoring import score_episode
+from selfchallenge_jax.envs.scoring import score_episode
 from selfchallenge_jax.rollout.episode import Episode
 from selfchallenge_jax.sandbox.pool import SandboxPool
 from selfchallenge_jax.tasks.record import CodeAsTask

@@ -30,7 +30,8 @@ from selfchallenge_jax.rl.grpo import RolloutBatch
 from selfchallenge_jax.train.micro_batches import split_micro_batches
 from selfchallenge_jax.train.rewards import RewardBatch, RewardStage
 from selfchallenge_jax.train.rollout_batch import batch_length, make_rollout_batch
-from selfchallenge_jax.train.update_step import UpdatePrograms, batch_shardings
+from selfchallenge_jax.train.programs import batch_shardings
+from selfchallenge_jax.train.update_step import UpdatePrograms
 
 
 @dataclasses.dataclass

@@ -11,7 +11,7 @@ from selfchallenge_jax.agents.executor import make_task_env
 from selfchallenge_jax.agents.scripted import (conversation_actions, expert_conversation,
                                                expert_demonstrations, play_expert,
                                                render_demonstration)
-from selfchallenge_jax.evaluation.scoring import score_episode
+from selfchallenge_jax.envs.scoring import score_episode
 from selfchallenge_jax.evaluation.task_sets import builtin_task_sets
 from selfchallenge_jax.tokenizer.tool_calls import ToolCall
 

@@ -10,7 +10,7 @@ from selfchallenge_jax.envs.airline.data import AIRLINE_TABLES, airline_data_jso
 from selfchallenge_jax.envs.airline.tasks import generate_benchmark_tasks as airline_tasks
 from selfchallenge_jax.envs.retail.data import RETAIL_TABLES, retail_data_json
 from selfchallenge_jax.envs.retail.tasks import generate_benchmark_tasks as retail_tasks
-from selfchallenge_jax.evaluation.scoring import score_episode, tau_score
+from selfchallenge_jax.envs.scoring import score_episode, tau_score
 from selfchallenge_jax.evaluation.task_sets import (load_m3tooleval_task_sets, load_tau_task_set,
                                                     tau_task_file)
 from selfchallenge_jax.rollout.episode import ENV_DONE, Episode

@@ -112,8 +112,8 @@ def test_compact_decode_keeps_exact_bookkeeping(setup):
   """Decode chunks on the decoding slots only: same tokens, logprobs equal teacher forcing."""
   engine = _engine(setup, num_slots=4, min_extend_rows=1, compact_decode=True)
   calls = []
-  decode_rows_fn = engine._decode_rows_fn
-  engine._decode_rows_fn = lambda b, window: calls.append(b) or decode_rows_fn(b, window)
+  decode_rows_program = engine.decode_rows_program
+  engine.decode_rows_program = lambda b, window: calls.append(b) or decode_rows_program(b, window)
   specs = _specs(6)                              # 6 episodes on 4 slots: the tail runs 1-2 rows
   try:
     episodes = engine.run(specs, seed=1)
@@ -301,12 +301,11 @@ def test_precompile_covers_every_extend_of_a_run(setup):
     # {64, 128, 256} at least as long as the tokens; rows {4} (num_slots caps the minimum 8);
     # plus a prefill-copy program and a decode chunk per window.
     assert engine.precompile([20, 100]) == 3 + 2 + 3 + 3
-    programs = (RolloutEngine._extend_fn, RolloutEngine._copy_fn, Sampler._decode_fn)
-    misses = [f.cache_info().misses for f in programs]
+    built = engine.programs
     specs = _specs(4)
     specs[1] = dataclasses.replace(specs[1], messages=specs[0].messages)   # a shared prompt
     episodes = engine.run(specs, seed=1)
     assert all(e.tokens for e in episodes) and engine.stats.shared_prefills == 1
-    assert [f.cache_info().misses for f in programs] == misses
+    assert engine.programs == built           # the run built no program precompile had not
   finally:
     engine.close()

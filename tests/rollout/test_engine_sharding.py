@@ -14,14 +14,13 @@ from selfchallenge_jax.model import get_config, init_params
 from selfchallenge_jax.rollout.engine import RolloutEngine
 from selfchallenge_jax.sampling import Sampler
 from selfchallenge_jax.sharding import make_mesh
-from selfchallenge_jax.sharding.mesh_jit import MeshJitted
 
 pytestmark = pytest.mark.skipif(jax.device_count() < 8, reason="needs 8 (simulated) devices")
 
 
 def _extend_args(engine, rows, length):
   sampler = engine.sampler
-  state = engine._init_fn()
+  state = engine.init_program()()
   stops = sampler.max_stop_ids
   settings = dict(key_data=np.zeros((rows, 2), np.uint32),
                   temperature=np.ones((rows,), np.float32), top_p=np.ones((rows,), np.float32),
@@ -39,8 +38,7 @@ def test_extend_prefill_is_batch_sharded_under_the_mesh(tmp_path):
   engine = RolloutEngine(Sampler(params, config, cache_len=256, mesh=mesh), chat, num_slots=16,
                          max_turn_tokens=8, max_episode_tokens=64)
   try:
-    fn = engine._extend_fn(16, 128, 256)
-    assert isinstance(fn, MeshJitted)
+    fn = engine.extend_program(16, 128, 256)
     args = _extend_args(engine, 16, 128)
     under_mesh = fn.lower(*args).compile().memory_analysis().temp_size_in_bytes
     without = fn.jitted.lower(*args).compile().memory_analysis().temp_size_in_bytes
@@ -48,6 +46,6 @@ def test_extend_prefill_is_batch_sharded_under_the_mesh(tmp_path):
     assert under_mesh * 3 < without, (under_mesh, without)
     # And the program still runs (donating the state), returning the state's layout.
     out = fn(*args)
-    assert out.cache.k[0].sharding == engine._init_fn().cache.k[0].sharding
+    assert out.cache.k[0].sharding == engine.init_program()().cache.k[0].sharding
   finally:
     engine.close()
