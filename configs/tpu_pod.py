@@ -3,7 +3,12 @@ slice is a few lines of what differs (preset, mesh, topology, context) and nothi
 
 All of them: fp32 master params and Adam moments (an RL learning rate of 1e-6 vanishes in bf16
 params), bf16 activations, remat keeping the weight-matmul outputs (dots_with_no_batch_dims_saveable)
-so the update costs ~6 x params FLOPs, the Llama 3 tiktoken tokenizer copied by launch/tpu/install.sh.
+so the update costs ~6 x params FLOPs. They start from the pretrained instruct model, as the paper
+does: `init=hf:gs://...` (safetensors + config.json + tokenizer.json + tokenizer_config.json with
+its chat template, e.g. as `huggingface-cli download` writes them, copied to GCS), imported straight
+into its shardings; the tokenizer and chat format are the checkpoint's. The preset stays named: it
+is what `launch.aot_check` compiles, and the bootstrap refuses a checkpoint of another architecture
+before reading its weights. Point at your copy with --config.init=hf:gs://BUCKET/DIR.
 
 Contexts:
   long:  8192-token cache, 4096-token episodes, all four families (retail / airline prompts, tools
@@ -24,6 +29,13 @@ _CONTEXTS = {
 }
 
 
+# Where the pod configs expect each preset's HF instruct checkpoint (override with --config.init).
+PRETRAINED = {
+    "llama3.1-8b": "hf:gs://selfchallenge-models/Llama-3.1-8B-Instruct",
+    "llama3.1-70b": "hf:gs://selfchallenge-models/Llama-3.1-70B-Instruct",
+}
+
+
 def pod_config(*, preset: str, mesh: tuple[int, int, int], context: str, tpu: dict,
                num_slots: int = 64, tasks_per_batch: int = 2) -> ml_collections.ConfigDict:
   """A GRPO pod config. `tpu`: topology (AOT), accelerator_type, zone, name (the TPU VM),
@@ -32,15 +44,18 @@ def pod_config(*, preset: str, mesh: tuple[int, int, int], context: str, tpu: di
   if context not in _CONTEXTS:
     raise ValueError(f"context must be one of {sorted(_CONTEXTS)}, got {context!r}")
   ctx = _CONTEXTS[context]
+  if preset not in PRETRAINED:
+    raise ValueError(f"no pretrained checkpoint known for preset {preset!r}: add it to PRETRAINED")
   c = tiny_cpu.get_config()
+  c.init = PRETRAINED[preset]
   c.families = ctx["families"]
   c.mesh = mesh
   c.model = ml_collections.ConfigDict(dict(
       preset=preset, param_dtype="float32", compute_dtype="bfloat16", remat=True,
       remat_policy="dots_with_no_batch_dims_saveable"))
-  c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=128256,
-                                               path="/tmp/llama3/tokenizer.model"))
-  c.chat.tool_schemas = "json"             # what a pretrained Llama 3.1 instruct model was tuned on
+  c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=0, path=""))     # the checkpoint's own
+  c.chat.update(format="auto", tool_schemas="json")   # the template's; JSON tool schemas as
+  #                                                     Llama 3.1 instruct was tuned on
   c.bootstrap.update(batch_tokens=32 * ctx["cache_len"], lr=1e-5, max_len=ctx["cache_len"],
                      steps=200)
   c.sampling.update(cache_len=ctx["cache_len"], num_slots=num_slots, chunk_steps=32,

@@ -4,6 +4,7 @@
 #   bash launch/tpu/install.sh configs/llama31_8b_v5p64.py                 # this checkout's HEAD
 #   bash launch/tpu/install.sh configs/llama31_8b_v5p64.py URL [REF]       # git clone on workers
 #   TOKENIZER_SRC=gs://b/llama3/tokenizer.model bash launch/tpu/install.sh CONFIG   # + tokenizer
+#     (only for a config with init=scratch and a tokenizer.path; pretrained inits bring their own)
 #
 # Without a URL, `git archive HEAD` of this checkout is copied (committed files only).
 set -euo pipefail
@@ -12,6 +13,9 @@ USAGE="usage: [DRY_RUN=1] [TOKENIZER_SRC=gs://...] $0 CONFIG.py [GIT_URL [GIT_RE
 
 [[ $# -ge 1 && $# -le 3 ]] || usage_error "expected CONFIG.py [GIT_URL [GIT_REF]]"
 load_config "$1"
+if [[ -n "${TOKENIZER_SRC:-}" && -z "${TOKENIZER_PATH}" ]]; then
+  usage_error "TOKENIZER_SRC given, but $1 has no tokenizer.path: its tokenizer comes from its init checkpoint"
+fi
 url="${2:-}"
 ref="${3:-main}"
 if [[ -n "${url}" ]]; then

@@ -14,6 +14,7 @@ from selfchallenge_jax.aot import chips, report, roofline
 from selfchallenge_jax.aot.check import HEADROOM, CheckResult, ProgramReport, run_check
 from selfchallenge_jax.aot.tpu_config import make_plan
 from selfchallenge_jax.model.config import get_config
+from selfchallenge_jax.pipeline.init_source import parse_init, training_overrides
 from selfchallenge_jax.pipeline.phases import phase_fn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +131,11 @@ def test_tpu_configs_are_valid_launch_configs():
     assert plan.model.compute_dtype == "bfloat16"
     assert plan.head_positions == min(config.sampling.max_episode_tokens, plan.seq_len - 1)
     assert set(config.keys()) >= set(tiny_cpu.get_config().keys())
+    # A pod run starts from the pretrained instruct model of its preset, imported from GCS.
+    source = parse_init(config.init)
+    assert source.kind == "hf" and source.path.startswith("gs://") and config.model.preset in \
+        source.path.lower().replace("llama-", "llama").replace("-instruct", "")
+    assert training_overrides(dict(config.model), source)     # only training fields besides it
     for name in config.phases.split(","):
       phase_fn(name)
     assert path.read_text().splitlines()[2].strip().startswith("bash launch/tpu/create.sh")

@@ -74,13 +74,14 @@ def test_install_from_this_checkout():
   assert remote(ssh).endswith("python3 -m pip install -e '.[tpu]'")
 
 
-def test_install_from_git_with_tokenizer():
-  (ssh,) = commands(run("install.sh", CONFIG, "https://example.org/r.git", "v1",
-                        TOKENIZER_SRC="gs://b/tokenizer.model"))
+def test_install_from_git_and_a_pretrained_config_brings_its_own_tokenizer():
+  (ssh,) = commands(run("install.sh", CONFIG, "https://example.org/r.git", "v1"))
   cmd = remote(ssh)
   assert "git clone --depth=1 --branch=v1 https://example.org/r.git ~/selfchallenge_jax" in cmd
-  assert "pip install -e '.[tpu]'" in cmd
-  assert cmd.endswith("gcloud storage cp gs://b/tokenizer.model /tmp/llama3/tokenizer.model")
+  assert cmd.endswith("pip install -e '.[tpu]'")
+  proc = run("install.sh", CONFIG, TOKENIZER_SRC="gs://b/tokenizer.model")
+  assert proc.returncode == 2 and "comes from its init checkpoint" in proc.stderr
+  assert "gcloud" not in proc.stdout
 
 
 def test_run_starts_main_on_every_worker_with_a_log_each():

@@ -44,3 +44,25 @@ def test_pretrained_runs_take_the_architecture_from_the_checkpoint():
       "attention_query_block": 128, "frozen_layers": 4}
   with pytest.raises(ValueError, match=r"sets \['d_model', 'num_layers'\]"):
     training_overrides({"preset": "tiny", "d_model": 64, "num_layers": 2}, source)
+
+
+def test_a_named_preset_must_match_the_pretrained_architecture_before_weights_load(tmp_path):
+  import dataclasses
+
+  from selfchallenge_jax.model.config import get_config
+  from selfchallenge_jax.pipeline.init_source import check_architecture, load_pretrained
+  from selfchallenge_jax.sharding.mesh import single_device_mesh
+  source = parse_init("hf:/models/Llama-3.1-8B-Instruct")
+  llama = get_config("llama3.1-8b")
+  check_architecture(dataclasses.replace(llama, eos_id=1, max_seq_len=1024), "llama3.1-8b", source)
+  with pytest.raises(ValueError, match=r"is not the 'llama3.1-8b' preset .*num_layers 16 != 32"):
+    check_architecture(dataclasses.replace(llama, num_layers=16), "llama3.1-8b", source)
+  # Through the import: refused before a weight is read, and no tokenizer file is written.
+  from hf_models import make_hf_llama
+  make_hf_llama("llama2").save_pretrained(tmp_path / "hf", safe_serialization=True)
+  (tmp_path / "hf" / "model.safetensors").write_bytes(b"not read")
+  out = tmp_path / "tokenizer"
+  with pytest.raises(ValueError, match="is not the 'llama3.1-8b' preset"):
+    load_pretrained(parse_init(f"hf:{tmp_path / 'hf'}"), single_device_mesh(), {}, out,
+                    preset="llama3.1-8b")
+  assert not out.exists()
