@@ -16,18 +16,14 @@ the same persona sentence is what a written task's instruction usually starts wi
 from __future__ import annotations
 
 import json
-import random
 from typing import Any, Callable
 
 from selfchallenge_jax import envs
 from selfchallenge_jax.challenge import layout
+from selfchallenge_jax.envs import family as family_lib
 from selfchallenge_jax.envs.base import ERROR_PREFIX, Environment
-from selfchallenge_jax.envs.calculation.families import FAMILIES as CALCULATION_FAMILIES
 
-CONVERSATIONAL = ("retail", "airline")
-FAMILIES = ("calculation", "web_browsing", "retail", "airline")
-#: tau-bench has one database per domain; the built-in stand-in is the one generated with seed 0.
-TAU_DB_SEED = 0
+FAMILIES = family_lib.names()
 
 
 class ChallengerEnv(Environment):
@@ -37,6 +33,7 @@ class ChallengerEnv(Environment):
     super().__init__()
     self.inner, self.name = inner, f"challenger/{family}"
     self.family = family
+    self.conversational = family_lib.get(family).conversational
     self.ended_by: str | None = None    # "task" | "message" | "user_stop": why the episode ended
 
   @property
@@ -69,7 +66,7 @@ class ChallengerEnv(Environment):
     return observation
 
   def _on_respond(self, content: str) -> str:
-    if layout.TASK_OPEN in content or self.family not in CONVERSATIONAL:
+    if layout.TASK_OPEN in content or not self.conversational:
       self.answer, self.done = content, True
       self.ended_by = "task" if layout.TASK_OPEN in content else "message"
       return ""
@@ -80,26 +77,7 @@ class ChallengerEnv(Environment):
 
 def challenger_env_kwargs(family: str, seed: int) -> dict[str, Any]:
   """What envs.make gets for a challenger episode with this seed (recorded in the task)."""
-  if family == "calculation":
-    # One M3ToolEval family per episode, as its tasks use: a shorter tool list and a focused task.
-    return {"family": CALCULATION_FAMILIES[seed % len(CALCULATION_FAMILIES)], "seed": seed}
-  if family == "web_browsing":
-    return {"seed": seed}
-  if family in CONVERSATIONAL:
-    return {"seed": TAU_DB_SEED}
-  raise ValueError(f"unknown challenger family {family!r}; known: {', '.join(FAMILIES)}")
-
-
-def persona(family: str, state: dict[str, Any], seed: int) -> str:
-  """The simulated user's identity for exploration, drawn from the database with `seed`."""
-  users = sorted(state["users"])
-  user_id = random.Random(f"challenger-persona-{seed}").choice(users)
-  user = state["users"][user_id]
-  if family == "retail":
-    name = user["name"]
-    return (f"Your name is {name['first_name']} {name['last_name']} and your email is "
-            f"{user['email']}.")
-  return f"Your user id is {user_id}."
+  return family_lib.get(family).challenger_env_kwargs(seed)
 
 
 def make_challenger_env(family: str, seed: int) -> tuple[ChallengerEnv, dict[str, Any]]:
@@ -107,9 +85,10 @@ def make_challenger_env(family: str, seed: int) -> tuple[ChallengerEnv, dict[str
   env_kwargs = challenger_env_kwargs(family, seed)
   inner = envs.make(family, **env_kwargs)
   env = ChallengerEnv(inner, family)
-  if family in CONVERSATIONAL:
+  if env.conversational:
     # The live database, read-only here: state() would deep-copy megabytes for one look-up.
-    env.reset(seed=env_kwargs["seed"], instruction=persona(family, inner.data, seed))
+    env.reset(seed=env_kwargs["seed"],
+              instruction=family_lib.get(family).persona(inner.data, seed))
   else:
     env.reset(seed=env_kwargs["seed"], instruction="")
   return env, json.loads(json.dumps(env_kwargs))

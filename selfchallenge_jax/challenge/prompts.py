@@ -6,21 +6,14 @@ ONE task in layout.py's tagged layout as the final message.
 
 Kept short on purpose: CPU-sized models have 1-2k token contexts and the tool schemas (and, for
 retail / airline, the policy) already take most of it. The layout is shown once, as a template,
-with the verifier contract of tasks/record.py spelled out in one line.
+with the verifier contract of tasks/record.py spelled out in one line; the family's role and
+verifier rules come from its record (envs/<family>/spec.py).
 """
 
 from __future__ import annotations
 
-from selfchallenge_jax.challenge.challenger_env import CONVERSATIONAL, ChallengerEnv
-
-_ROLE = {
-    "calculation": "You write tasks for an agent that solves calculation problems with the tools "
-                   "below.",
-    "web_browsing": "You write tasks for an agent that browses a company website with the tools "
-                    "below (start with view).",
-    "retail": "You write tasks for a retail customer-service agent that follows this policy:",
-    "airline": "You write tasks for an airline customer-service agent that follows this policy:",
-}
+from selfchallenge_jax.challenge.challenger_env import ChallengerEnv
+from selfchallenge_jax.envs import family as family_lib
 
 _TEMPLATE = """<task>
 <instruction>...</instruction>
@@ -43,31 +36,16 @@ _CONTRACT = ("verify gets the environment's final `state`, the agent's final mes
              "the task was solved. Standard library only. The solution must solve the task; "
              "every failure case must not.")
 
-_FAMILY_RULES = {
-    "calculation": "The agent ends with a respond action 'Answer: <value>'; verify checks that "
-                   "value.",
-    "web_browsing": "The agent ends with a respond action 'Answer: <value>'; verify checks that "
-                    "value.",
-    "retail": "The instruction is what the customer is told; start it with the customer's name "
-              "and email. respond actions talk to the customer. state is the final database "
-              "(users, orders, products); verify checks the changed records, e.g. "
-              "state[\"orders\"][\"#W1\"][\"status\"] == \"cancelled\".",
-    "airline": "The instruction is what the customer is told; start it with the customer's user "
-               "id. respond actions talk to the customer. state is the final database (users, "
-               "flights, reservations); verify checks the changed records, e.g. "
-               "state[\"reservations\"][\"ABC123\"][\"status\"] == \"cancelled\".",
-}
-
-
 def system_prompt(family: str, policy: str = "", include_policy: bool = True) -> str:
-  text = _ROLE[family]
-  if family in CONVERSATIONAL and include_policy and policy.strip():
+  record = family_lib.get(family)
+  text = record.challenger_role
+  if record.conversational and include_policy and policy.strip():
     text += "\n\n" + policy.strip()
   return text
 
 
 def user_prompt(family: str) -> str:
-  return f"{_EXPLORE}{_TEMPLATE}\n{_CONTRACT} {_FAMILY_RULES[family]}"
+  return f"{_EXPLORE}{_TEMPLATE}\n{_CONTRACT} {family_lib.get(family).challenger_rules}"
 
 
 def challenger_messages(env: ChallengerEnv, *, include_policy: bool = True) -> list[dict[str, str]]:

@@ -21,6 +21,7 @@ from selfchallenge_jax.challenge import layout
 from selfchallenge_jax.challenge.challenger_env import challenger_env_kwargs
 from selfchallenge_jax.challenge.scripted_answer_tasks import answer_task_fields
 from selfchallenge_jax.challenge.scripted_tau_tasks import tau_task_fields
+from selfchallenge_jax.envs import family as family_lib
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
 
 Action = dict[str, Any]
@@ -36,33 +37,10 @@ class ScriptedChallenge:
 def benchmark_instance(family: str, env_seed: int) -> BenchmarkTask:
   """The benchmark task a good challenger writes in the episode with this env seed."""
   kwargs = challenger_env_kwargs(family, env_seed)
-  if family == "calculation":
-    from selfchallenge_jax.envs.calculation.benchmarks import GENERATORS
-    task = GENERATORS[kwargs["family"]].generate_benchmark_tasks(1, env_seed)[0]
-  elif family == "web_browsing":
-    from selfchallenge_jax.envs.web_browsing.benchmark import generate_benchmark_tasks
-    task = generate_benchmark_tasks(1, env_seed)[0]
-  else:
-    # The generators cycle through task kinds by position: position k is kind k, so varying k
-    # with the seed covers every kind (cancel, return, exchange, ...).
-    generate = _tau_generator(family)
-    kinds = _tau_kinds(family)
-    task = generate(env_seed % kinds + 1, env_seed, db_seed=kwargs["seed"])[-1]
+  task = family_lib.get(family).scripted_task(env_seed, kwargs)
   if task.env_kwargs != kwargs:
     raise AssertionError(f"{task.task_id}: env_kwargs {task.env_kwargs} != challenger's {kwargs}")
   return task
-
-
-def _tau_generator(family: str):
-  if family == "retail":
-    from selfchallenge_jax.envs.retail.tasks import generate_benchmark_tasks
-  else:
-    from selfchallenge_jax.envs.airline.tasks import generate_benchmark_tasks
-  return generate_benchmark_tasks
-
-
-def _tau_kinds(family: str) -> int:
-  return 8 if family == "retail" else 6
 
 
 @functools.lru_cache(maxsize=4)
@@ -74,7 +52,7 @@ def scripted_task_fields(family: str, env_seed: int) -> tuple[dict[str, Any], di
   """(env_kwargs, fields) of the good task for this episode; fields as layout.format_task_text
   takes them plus "exploration"."""
   task = benchmark_instance(family, env_seed)
-  if family in ("retail", "airline"):
+  if family_lib.get(family).conversational:
     fields = tau_task_fields(task, _tau_env(family, task.env_kwargs["seed"]))
   else:
     fields = answer_task_fields(task)

@@ -8,36 +8,23 @@ M3ToolEval-style JSON. Every loader returns BenchmarkTasks; sets are keyed by a 
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from etils import epath
 
-from selfchallenge_jax.envs.airline.tasks import generate_benchmark_tasks as airline_tasks
+from selfchallenge_jax.envs import family as family_lib
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
-from selfchallenge_jax.envs.calculation.benchmarks import generate_benchmark_tasks as calc_tasks
 from selfchallenge_jax.envs.calculation.benchmarks import load_m3tooleval_tasks
-from selfchallenge_jax.envs.retail.tasks import generate_benchmark_tasks as retail_tasks
 from selfchallenge_jax.envs.tau_reward import load_tau_tasks
-from selfchallenge_jax.envs.web_browsing.benchmark import generate_benchmark_tasks as web_tasks
-
-FAMILIES = ("calculation", "web_browsing", "retail", "airline")
-#: Test-set sizes of the paper's four environments (PAPER.md).
-PAPER_SIZES = {"calculation": 48, "web_browsing": 34, "retail": 115, "airline": 50}
-TAU_FAMILIES = ("retail", "airline")
-
-_GENERATORS: dict[str, Callable[[int, int], list[BenchmarkTask]]] = {
-    "calculation": calc_tasks, "web_browsing": web_tasks, "retail": retail_tasks,
-    "airline": airline_tasks,
-}
 
 
 def builtin_task_sets(sizes: int | Mapping[str, int], seed: int) -> dict[str, list[BenchmarkTask]]:
   """Generated benchmark tasks per family: `sizes` tasks each, or {family: count}."""
-  counts = {f: sizes for f in FAMILIES} if isinstance(sizes, int) else dict(sizes)
-  unknown = sorted(set(counts) - set(_GENERATORS))
+  counts = {f: sizes for f in family_lib.names()} if isinstance(sizes, int) else dict(sizes)
+  unknown = sorted(set(counts) - set(family_lib.names()))
   if unknown:
-    raise ValueError(f"no generator for {unknown}; known: {', '.join(FAMILIES)}")
-  return {family: _GENERATORS[family](n, seed) for family, n in counts.items() if n > 0}
+    raise ValueError(f"no generator for {unknown}; known: {', '.join(family_lib.names())}")
+  return {f: family_lib.get(f).generate(n, seed) for f, n in counts.items() if n > 0}
 
 
 def group_by_env(tasks: Iterable[BenchmarkTask]) -> dict[str, list[BenchmarkTask]]:
@@ -65,8 +52,9 @@ def tau_task_file(data_dir: epath.PathLike, split: str = "test") -> epath.Path:
 def load_tau_task_set(env: str, data_dir: epath.PathLike, task_file: epath.PathLike | None = None,
                       *, split: str = "test") -> list[BenchmarkTask]:
   """tau-bench tasks on tau-bench's database files: `data_dir` holds users.json etc."""
-  if env not in TAU_FAMILIES:
-    raise ValueError(f"tau-bench tasks are for {', '.join(TAU_FAMILIES)}, not {env!r}")
+  tau = family_lib.conversational()
+  if env not in tau:
+    raise ValueError(f"tau-bench tasks are for {', '.join(tau)}, not {env!r}")
   path = epath.Path(task_file) if task_file is not None else tau_task_file(data_dir, split)
   return load_tau_tasks(path, env, {"data_dir": str(data_dir)})
 

@@ -13,26 +13,22 @@ with it would leak the test set. Changing a generator changes the tasks: bump VE
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 from typing import Any, Callable, Iterator
 
 import tensorflow_datasets as tfds
 from etils import epath
 
+from selfchallenge_jax.envs import family as family_lib
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
 from selfchallenge_jax.tasks.tfds_builder import OfflineBuilder
 
 BUILDER_NAME = "self_challenge_benchmark"
 BENCHMARK_SEED = 1000
 TEST_SPLIT = "test"
-# family -> (module with generate_benchmark_tasks(n, seed), number of test tasks in the paper)
-FAMILIES: dict[str, tuple[str, int]] = {
-    "calculation": ("selfchallenge_jax.envs.calculation.benchmarks", 48),
-    "web_browsing": ("selfchallenge_jax.envs.web_browsing.benchmark", 34),
-    "retail": ("selfchallenge_jax.envs.retail.tasks", 115),
-    "airline": ("selfchallenge_jax.envs.airline.tasks", 50),
-}
+# family -> number of test tasks in the paper (the family records, envs/family.py)
+FAMILIES: dict[str, int] = {name: family_lib.get(name).paper_test_size
+                            for name in family_lib.names()}
 
 
 @dataclasses.dataclass(eq=False)
@@ -46,7 +42,7 @@ def generator(family: str) -> Callable[[int, int], list[BenchmarkTask]]:
   """The family's generate_benchmark_tasks, imported only when that family is built."""
   if family not in FAMILIES:
     raise ValueError(f"unknown benchmark family {family!r}; known: {sorted(FAMILIES)}")
-  return importlib.import_module(FAMILIES[family][0]).generate_benchmark_tasks
+  return family_lib.get(family).generate
 
 
 class SelfChallengeBenchmark(OfflineBuilder):
@@ -56,7 +52,7 @@ class SelfChallengeBenchmark(OfflineBuilder):
   BUILDER_CONFIGS = [BenchmarkConfig(name=family, family=family, num_tasks=count,
                                      description=f"{count} {family} test tasks, seed "
                                                  f"{BENCHMARK_SEED}")
-                     for family, (_, count) in FAMILIES.items()]
+                     for family, count in FAMILIES.items()]
 
   def __init__(self, **kwargs: Any):
     kwargs.setdefault("file_format", tfds.core.FileFormat.ARRAY_RECORD)

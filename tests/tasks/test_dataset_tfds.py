@@ -74,7 +74,7 @@ def test_builder_needs_a_task_set_config(tmp_path):
 
 @pytest.mark.parametrize("family", sorted(tfds_benchmark.FAMILIES))
 def test_benchmark_sets_are_the_generators_tasks(tmp_path, family):
-  count = tfds_benchmark.FAMILIES[family][1]
+  count = tfds_benchmark.FAMILIES[family]
   expected = tfds_benchmark.generator(family)(count, tfds_benchmark.BENCHMARK_SEED)
   # tfds.data_source prepares the config on first use, offline, from the generator.
   source = tfds.data_source(f"self_challenge_benchmark/{family}", data_dir=str(tmp_path),
