@@ -151,6 +151,10 @@ def make_aot_mesh(plan: AotPlan, devices: Sequence[Any]) -> Mesh:
   return Mesh(grid, MESH_AXES)
 
 
+def _sft_shape(plan: AotPlan) -> tuple[int, int]:
+  return plan.sft_rows, plan.sft_len
+
+
 def _expected(name: str, plan: AotPlan) -> tuple[float, str]:
   m = plan.model
   if name == "update":
@@ -162,6 +166,11 @@ def _expected(name: str, plan: AotPlan) -> tuple[float, str]:
                                  head_positions=plan.head_positions),
             f"reference forward: {plan.update_batch} x {plan.seq_len} tokens, LM head on "
             f"{plan.head_positions} positions per row")
+  if name == "sft_step":
+    rows, T = _sft_shape(plan)
+    return (rl.update_flops_6pt(m, rows, T, T - 1),
+            f"one bootstrap SFT step: {rows} x {T} tokens, forward + backward, LM head on every "
+            "position")
   if name == "prefill":
     return (rl.prefill_flops_2pt(m, plan.num_slots, plan.prefill_len, plan.cache_len),
             f"prefill: {plan.num_slots} slots x {plan.prefill_len} tokens")
@@ -171,19 +180,20 @@ def _expected(name: str, plan: AotPlan) -> tuple[float, str]:
 
 def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_name: str,
               log=print) -> CheckResult:
-  """Compiles update, [ref_logprobs], prefill and decode for the config's plan on `devices`."""
+  """Compiles sft_step, update, [ref_logprobs], prefill and decode for the config's plan."""
   plan = make_plan(config)
   mesh = make_aot_mesh(plan, devices)
   full = RunPrograms(config, plan, plan.model, mesh)
   probes = [RunPrograms(config, plan, plan.model.replace(num_layers=n, unroll_layers=True), mesh)
             for n in (1, 2)]
-  names = ["update"] + (["ref_logprobs"] if full.algorithm.needs_ref_logprobs else [])
+  names = ["sft_step", "update"] + (["ref_logprobs"] if full.algorithm.needs_ref_logprobs else [])
   names += ["prefill", "decode"]
   state = per_chip_bytes(full.train_state())
   sampling = per_chip_bytes(full.sampling_params())
   ref = per_chip_bytes(full.ref_params()) if full.algorithm.needs_ref_logprobs else 0
   ref_what = " + ref params" if ref else ""
   resident = {
+      "sft_step": (0, "nothing else (the bootstrap runs before the sampler exists)"),
       "update": (sampling + ref, "sampler params" + ref_what),
       "ref_logprobs": (state + sampling, "train state + sampler params"),
       "prefill": (state + ref, "train state" + ref_what),

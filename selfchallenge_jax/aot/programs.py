@@ -28,7 +28,7 @@ from selfchallenge_jax.sharding.program import Program
 from selfchallenge_jax.train.programs import TrainSpec, batch_shardings
 from selfchallenge_jax.rl.algorithms import algorithm_from_config
 from selfchallenge_jax.rl.grpo import RolloutBatch
-from selfchallenge_jax.rl.optimizer import optimizer_from_config
+from selfchallenge_jax.rl.optimizer import optimizer_from_config, sft_optimizer_from_config
 
 @dataclasses.dataclass
 class CompileTarget:
@@ -105,6 +105,21 @@ class RunPrograms:
                                              None if picked is None else picked.shape)
     return CompileTarget("ref_logprobs", program, (self.ref_params(), batch.tokens,
                                                    batch.positions, batch.attention_mask, picked))
+
+  def sft_step(self) -> CompileTarget:
+    """The bootstrap's SFT step on a batch of its token budget at max_len (LM head on every
+    position: the widest a demo batch asks for)."""
+    boot = self.config.bootstrap
+    optimizer, _ = sft_optimizer_from_config(boot, self.model.frozen_layers)
+    spec = TrainSpec(self.model, optimizer, self.mesh)
+    rows, T = self.plan.sft_rows, self.plan.sft_len
+    i32 = jnp.int32
+    batch = (jax.ShapeDtypeStruct((rows, T), i32), jax.ShapeDtypeStruct((rows, T), i32),
+             jax.ShapeDtypeStruct((rows, T), bool), jax.ShapeDtypeStruct((rows, T - 1), jnp.float32),
+             jax.ShapeDtypeStruct((rows, T - 1), i32))
+    batch = with_shardings(batch, batch_shardings(batch, self.mesh))
+    state = abstract_state(optimizer, abstract_params(self.model), spec.state_shardings)
+    return CompileTarget("sft_step", training_programs.sft_step(spec, batch), (state, *batch))
 
   # ---- sampler side ----------------------------------------------------------------------------
   def decode_state(self):

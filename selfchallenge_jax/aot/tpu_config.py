@@ -30,6 +30,8 @@ class AotPlan:
   prefill_len: int
   chunk_steps: int
   head_positions: int              # LM-head positions per update row (sampling budget, <= T - 1)
+  sft_rows: int                    # the bootstrap SFT batch: its token budget at max_len, rows
+  sft_len: int                     # a multiple of data x fsdp; max_len tokens
 
   @property
   def batch_parallel(self) -> int:
@@ -45,6 +47,10 @@ def model_config(config: ml_collections.ConfigDict) -> LlamaConfig:
   tokenizer is the Llama 3 one, whose size the preset already has)."""
   overrides = dict(config.model)
   return get_config(overrides.pop("preset"), **overrides)
+
+
+def _round_up(n: int, multiple: int) -> int:
+  return -(-n // multiple) * multiple
 
 
 def make_plan(config: ml_collections.ConfigDict) -> AotPlan:
@@ -73,7 +79,10 @@ def make_plan(config: ml_collections.ConfigDict) -> AotPlan:
                  update_batch=rl.tasks_per_batch * rl.group_size, seq_len=s.cache_len,
                  num_slots=s.num_slots, cache_len=s.cache_len, prefill_len=config.aot.prefill_len,
                  chunk_steps=s.chunk_steps,
-                 head_positions=min(s.max_episode_tokens, s.cache_len - 1))
+                 head_positions=min(s.max_episode_tokens, s.cache_len - 1),
+                 sft_rows=_round_up(max(config.bootstrap.batch_tokens // config.bootstrap.max_len,
+                                        1), mesh_shape[0] * mesh_shape[1]),
+                 sft_len=config.bootstrap.max_len)
   for what, n in (("rl.tasks_per_batch x rl.group_size", plan.update_batch),
                   ("sampling.num_slots", plan.num_slots)):
     if n % plan.batch_parallel:
@@ -81,6 +90,9 @@ def make_plan(config: ml_collections.ConfigDict) -> AotPlan:
                        "the batch would be replicated instead of split")
   if plan.cache_len > model.max_seq_len:
     raise ValueError(f"sampling.cache_len {plan.cache_len} exceeds the model's max_seq_len "
+                     f"{model.max_seq_len}")
+  if plan.sft_len > model.max_seq_len:
+    raise ValueError(f"bootstrap.max_len {plan.sft_len} exceeds the model's max_seq_len "
                      f"{model.max_seq_len}")
   if not 0 < plan.prefill_len <= plan.cache_len:
     raise ValueError(f"aot.prefill_len {plan.prefill_len} must be in (0, cache_len]")

@@ -34,7 +34,7 @@ from selfchallenge_jax.pipeline.progress import Progress
 from selfchallenge_jax.train import programs as training_programs
 from selfchallenge_jax.sharding.program import ProgramTable
 from selfchallenge_jax.train.programs import TrainSpec
-from selfchallenge_jax.rl.optimizer import make_optimizer
+from selfchallenge_jax.rl.optimizer import sft_optimizer_from_config
 from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
 
 
@@ -89,8 +89,7 @@ def run_bootstrap(ctx: RunContext) -> dict:
   total_steps = cfg.copy_steps + cfg.steps
   losses, copy_losses, rows, epochs = [], [], 0, 0
   if total_steps:
-    optimizer, _ = make_optimizer(lr=cfg.lr, warmup_steps=min(cfg.warmup_steps, total_steps - 1),
-                                  total_steps=total_steps, frozen_layers=config.frozen_layers)
+    optimizer, _ = sft_optimizer_from_config(cfg, config.frozen_layers)
     spec = TrainSpec(config, optimizer, ctx.mesh)
     state = training_programs.create_state(spec)(params, jax.random.key(ctx.config.seed + 1))
     del params

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from jax.sharding import Mesh
@@ -11,15 +12,19 @@ from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.rollout.engine import RolloutEngine
 from selfchallenge_jax.sampling import Sampler
 
+# config.sampling: cache_len is the sampler's; every other field is a RolloutEngine argument.
+ENGINE_OPTIONS = frozenset(inspect.signature(RolloutEngine).parameters) - {"sampler", "chat"}
+
 
 def make_engine(ctx: RunContext, params: Any, config: LlamaConfig, *, mesh: Mesh | None = None,
                 **overrides: Any) -> RolloutEngine:
-  """`mesh`: where the sampler runs (default the run's mesh; a host's own block when multi-host)."""
-  s = ctx.config.sampling
-  sampler = Sampler(params, config, cache_len=s.cache_len, mesh=ctx.mesh if mesh is None else mesh)
-  kwargs = dict(num_slots=s.num_slots, max_turns=s.max_turns, max_turn_tokens=s.max_turn_tokens,
-                max_episode_tokens=s.max_episode_tokens, chunk_steps=s.chunk_steps,
-                temperature=s.temperature, top_p=s.top_p, min_extend_rows=s.min_extend_rows,
-                extend_overhead_tokens=s.extend_overhead_tokens, compact_decode=s.compact_decode)
-  kwargs.update(overrides)
-  return RolloutEngine(sampler, ctx.chat, **kwargs)
+  """`mesh`: where the sampler runs (default the run's mesh; a host's own block when multi-host).
+  `overrides`: engine arguments that differ from config.sampling for this phase."""
+  options = dict(ctx.config.sampling)
+  cache_len = options.pop("cache_len")
+  unknown = sorted(set(options) - ENGINE_OPTIONS)
+  if unknown:
+    raise ValueError(f"config.sampling sets {unknown}, which is not an engine option; known: "
+                     f"cache_len, {', '.join(sorted(ENGINE_OPTIONS))}")
+  sampler = Sampler(params, config, cache_len=cache_len, mesh=ctx.mesh if mesh is None else mesh)
+  return RolloutEngine(sampler, ctx.chat, **{**options, **overrides})

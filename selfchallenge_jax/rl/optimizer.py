@@ -95,3 +95,14 @@ def optimizer_from_config(cfg: Any, frozen_layers: int = 0
       total_steps=max(cfg["steps"], cfg["warmup_steps"] + 1), weight_decay=cfg["weight_decay"],
       clip_norm=cfg["clip_norm"], grad_accum_steps=cfg["grad_accum_steps"],
       frozen_layers=frozen_layers)
+
+
+def sft_optimizer_from_config(cfg: Any, frozen_layers: int = 0
+                              ) -> tuple[optax.GradientTransformation, optax.Schedule]:
+  """The bootstrap's SFT optimizer from a run config's `bootstrap` section: one schedule over the
+  copy stage and the demo steps (the bootstrap's and AOT's)."""
+  total_steps = cfg["copy_steps"] + cfg["steps"]
+  if total_steps < 1:
+    raise ValueError("the bootstrap has no SFT step (bootstrap.copy_steps + steps = 0)")
+  return make_optimizer(lr=cfg["lr"], warmup_steps=min(cfg["warmup_steps"], total_steps - 1),
+                        total_steps=total_steps, frozen_layers=frozen_layers)

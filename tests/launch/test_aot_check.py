@@ -28,6 +28,7 @@ def tiny_tpu_config(topology="v5p:2x2x1", accelerator="v5p-8", mesh=(1, -1, 1)):
   c.model = ml_collections.ConfigDict(dict(preset="tiny"))
   c.sampling.update(cache_len=128, num_slots=8, chunk_steps=4)
   c.rl.update(tasks_per_batch=2, group_size=4, kl_beta=0.04)
+  c.bootstrap.update(max_len=128, batch_tokens=1024)
   c.tpu = ml_collections.ConfigDict(dict(
       topology=topology, accelerator_type=accelerator, zone="us-east5-a", name="t",
       runtime_version="v2-alpha-tpuv5", workdir="gs://bucket/run"))
@@ -188,7 +189,8 @@ def test_cli_rejects_a_bad_mesh_before_needing_libtpu():
 # ---- compile for a TPU topology (needs libtpu) ----------------------------------------------
 def _check_result(result, num_chips):
   d = result.to_json()
-  assert [p["name"] for p in d["programs"]] == ["update", "ref_logprobs", "prefill", "decode"]
+  assert [p["name"] for p in d["programs"]] == ["sft_step", "update", "ref_logprobs", "prefill",
+                                                "decode"]
   for p in d["programs"]:
     assert p["argument_bytes"] > 0 and p["temp_bytes"] >= 0 and p["flops_per_chip"] > 0
     # the loop-aware FLOPs exceed what cost analysis reports for the looped program
