@@ -151,10 +151,6 @@ def make_aot_mesh(plan: AotPlan, devices: Sequence[Any]) -> Mesh:
   return Mesh(grid, MESH_AXES)
 
 
-def _sft_shape(plan: AotPlan) -> tuple[int, int]:
-  return plan.sft_rows, plan.sft_len
-
-
 def _expected(name: str, plan: AotPlan) -> tuple[float, str]:
   m = plan.model
   if name == "update":
@@ -167,7 +163,7 @@ def _expected(name: str, plan: AotPlan) -> tuple[float, str]:
             f"reference forward: {plan.update_batch} x {plan.seq_len} tokens, LM head on "
             f"{plan.head_positions} positions per row")
   if name == "sft_step":
-    rows, T = _sft_shape(plan)
+    rows, T = plan.sft_rows, plan.sft_len
     return (rl.update_flops_6pt(m, rows, T, T - 1),
             f"one bootstrap SFT step: {rows} x {T} tokens, forward + backward, LM head on every "
             "position")

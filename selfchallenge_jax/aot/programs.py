@@ -1,6 +1,6 @@
 """The programs a TPU run compiles, as (Program, abstract sharded arguments) pairs.
 
-Every program comes from the programs layer (programs/sampling.py, programs/training.py), the
+Every program comes from the programs layer (sampling/programs.py, train/programs.py), the
 definitions the sampler, the rollout engine and the trainer themselves build: prefill = the
 engine's extend_rows over all slots, decode = one decode chunk, update and reference logprobs as
 the trainer builds them.
@@ -21,14 +21,14 @@ from selfchallenge_jax.aot.tpu_config import AotPlan
 from selfchallenge_jax.checkpoint.train_state import abstract_state
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.llama import abstract_params, abstract_sampling_params
-from selfchallenge_jax.model.partitioning import param_shardings, sampling_param_shardings
-from selfchallenge_jax.sampling import programs as sampling_programs
-from selfchallenge_jax.train import programs as training_programs
-from selfchallenge_jax.sharding.program import Program
-from selfchallenge_jax.train.programs import TrainSpec, batch_shardings
 from selfchallenge_jax.rl.algorithms import algorithm_from_config
 from selfchallenge_jax.rl.grpo import RolloutBatch
 from selfchallenge_jax.rl.optimizer import optimizer_from_config, sft_optimizer_from_config
+from selfchallenge_jax.sampling import programs as sampling_programs
+from selfchallenge_jax.sharding.program import Program
+from selfchallenge_jax.train import programs as training_programs
+from selfchallenge_jax.train.programs import TrainSpec, batch_shardings
+
 
 @dataclasses.dataclass
 class CompileTarget:
@@ -71,11 +71,10 @@ class RunPrograms:
     return abstract_state(self.optimizer, abstract_params(self.model), self.train.state_shardings)
 
   def ref_params(self):
-    return with_shardings(abstract_params(self.model), param_shardings(self.model, self.mesh))
+    return with_shardings(abstract_params(self.model), self.train.param_shardings)
 
   def sampling_params(self):
-    return with_shardings(abstract_sampling_params(self.model),
-                          sampling_param_shardings(self.model, self.mesh))
+    return with_shardings(abstract_sampling_params(self.model), self.sampling.param_shardings)
 
   # ---- update side -----------------------------------------------------------------------------
   def rollout_batch(self) -> RolloutBatch:

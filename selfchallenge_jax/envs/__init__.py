@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from selfchallenge_jax.envs import family
@@ -37,9 +36,7 @@ def make(name: str, **kwargs: Any) -> Environment:
     target = _REGISTRY[name]
   else:
     raise ValueError(f"unknown environment {name!r}; known: {', '.join(names())}")
-  module_name, class_name = target.split(":")
-  cls = getattr(importlib.import_module(module_name), class_name)
-  return cls(**kwargs)
+  return family.load_target(target)(**kwargs)
 
 
 __all__ = ["ERROR_PREFIX", "Environment", "ToolError", "function_schema", "make", "names", "register"]

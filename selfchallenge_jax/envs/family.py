@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import random
 from typing import Any, Callable
 
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
@@ -45,8 +46,27 @@ class Family:
   persona: Callable[[dict[str, Any], int], str] | None = None
 
   def generate(self, n: int, seed: int) -> list[BenchmarkTask]:
-    module, function = self.generator.split(":")
-    return getattr(importlib.import_module(module), function)(n, seed)
+    return load_target(self.generator)(n, seed)
+
+
+def load_target(target: str) -> Any:
+  """The object a "package.module:Name" string names, importing its module."""
+  module, name = target.split(":")
+  return getattr(importlib.import_module(module), name)
+
+
+# ---- pieces the conversational (tau-bench) families share -------------------------------------
+def tau_scripted_task(generator: str, kinds: int) -> Callable[[int, dict[str, Any]], BenchmarkTask]:
+  """The scripted challenger's task for a tau family whose generator cycles through `kinds` task
+  kinds by position: position k is kind k, so varying k with the env seed covers every kind."""
+  def scripted_task(env_seed: int, env_kwargs: dict[str, Any]) -> BenchmarkTask:
+    return load_target(generator)(env_seed % kinds + 1, env_seed, db_seed=env_kwargs["seed"])[-1]
+  return scripted_task
+
+
+def persona_user_id(state: dict[str, Any], seed: int) -> str:
+  """The database user a challenger episode's simulated user plays, drawn with `seed`."""
+  return random.Random(f"challenger-persona-{seed}").choice(sorted(state["users"]))
 
 
 def names() -> tuple[str, ...]:

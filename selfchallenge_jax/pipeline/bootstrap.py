@@ -31,11 +31,11 @@ from selfchallenge_jax.pipeline.copy_pretrain import copy_batch
 from selfchallenge_jax.pipeline.demo_batches import DemoBatches
 from selfchallenge_jax.pipeline.init_source import load_pretrained, training_overrides
 from selfchallenge_jax.pipeline.progress import Progress
-from selfchallenge_jax.train import programs as training_programs
-from selfchallenge_jax.sharding.program import ProgramTable
-from selfchallenge_jax.train.programs import TrainSpec
 from selfchallenge_jax.rl.optimizer import sft_optimizer_from_config
+from selfchallenge_jax.sharding.program import ProgramTable
 from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
+from selfchallenge_jax.train import programs as training_programs
+from selfchallenge_jax.train.programs import TrainSpec
 
 
 def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np.ndarray]]:

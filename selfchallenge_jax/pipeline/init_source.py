@@ -95,13 +95,16 @@ def load_pretrained(source: InitSource, mesh: Mesh, overrides: dict[str, Any],
   """(config, params on `mesh`, tokenizer); the tokenizer files are written to tokenizer_dir.
   `preset`: the architecture the run config declares, checked before any weight is read."""
   def shardings(config: LlamaConfig):
+    return param_shardings(config, mesh)
+
+  def checked_shardings(config: LlamaConfig):    # GGUF: the config is known before any tensor
     if preset:
       check_architecture(config, preset, source)
-    return param_shardings(config, mesh)
+    return shardings(config)
 
   if source.kind == "gguf":
     tokenizer = HFTokenizer.from_gguf(source.path)
-    config, params = import_gguf(source.path, shardings=shardings, **overrides)
+    config, params = import_gguf(source.path, shardings=checked_shardings, **overrides)
     tokenizer.save(tokenizer_dir)
   elif source.kind == "hf":
     hf_dir = epath.Path(source.path)

@@ -79,9 +79,9 @@ def run_challenge_phase(ctx: RunContext) -> dict:
     # has none: the same).
     temperature = cfg.get("temperature", -1.0)
     engine = _policy_engine(ctx, max_turn_tokens=cfg.max_turn_tokens,
-                         max_episode_tokens=cfg.max_episode_tokens,
-                         temperature=ctx.config.sampling.temperature if temperature < 0
-                         else temperature)
+                            max_episode_tokens=cfg.max_episode_tokens,
+                            temperature=ctx.config.sampling.temperature if temperature < 0
+                            else temperature)
     progress = Progress("challenge", cfg.tasks_per_family * len(ctx.families))
     backend = PolicyBackend(engine, include_policy=True, on_episode_end=progress.tick)
   elif cfg.backend == "endpoint":

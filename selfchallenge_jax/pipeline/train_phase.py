@@ -23,16 +23,17 @@ from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.engine_factory import make_engine
 from selfchallenge_jax.pipeline.metrics import MetricsWriter
 from selfchallenge_jax.pipeline.progress import Progress
-from selfchallenge_jax.train import programs as training_programs
-from selfchallenge_jax.train.programs import TrainSpec
 from selfchallenge_jax.rl.algorithms import algorithm_from_config
 from selfchallenge_jax.rl.optimizer import optimizer_from_config
 from selfchallenge_jax.sandbox.pool import SandboxPool
 from selfchallenge_jax.tasks.dataset_info import EmptyTaskDatasetError
 from selfchallenge_jax.tasks.dataset_reader import open_task_source
+from selfchallenge_jax.train import programs as training_programs
 from selfchallenge_jax.train.loop import iterations
+from selfchallenge_jax.train.programs import TrainSpec
 from selfchallenge_jax.train.rewards import RewardStage
 from selfchallenge_jax.train.trainer import Trainer
+
 
 class _Preemption:
   """SIGTERM (a TPU VM preemption notice) asks the loop to checkpoint and stop."""

@@ -101,7 +101,7 @@ class RolloutEngine:
   def close(self) -> None:
     self._pool.shutdown(wait=True)
 
-  # ---- programs (programs/sampling.py), built once each in this engine's table ---------------
+  # ---- programs (sampling/programs.py), built once each in this engine's table ---------------
   def init_program(self) -> Program:
     return self._programs.get(("init",), lambda: sampling_programs.init_state(
         self.sampler.spec, self.num_slots))

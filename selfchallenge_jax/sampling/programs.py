@@ -16,9 +16,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.partitioning import sampling_param_shardings
-from selfchallenge_jax.sharding.program import Program
 from selfchallenge_jax.sampling import decode as dec
-from selfchallenge_jax.sharding.rules import logical_to_spec, tree_shardings
+from selfchallenge_jax.sharding.program import Program
+from selfchallenge_jax.sharding.rules import batch_sharding, tree_shardings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,8 +39,8 @@ class SamplingSpec:
   def replicated(self) -> NamedSharding:
     return NamedSharding(self.mesh, P())
 
-  def abstract_state(self, rows: int, cache_len: int | None = None) -> dec.DecodeState:
-    return jax.eval_shape(lambda: dec.init_state(self.config, rows, cache_len or self.cache_len,
+  def abstract_state(self, rows: int) -> dec.DecodeState:
+    return jax.eval_shape(lambda: dec.init_state(self.config, rows, self.cache_len,
                                                  self.max_stop_ids, self.cache_dtype))
 
   def state_shardings(self, rows: int) -> Any:
@@ -49,8 +49,7 @@ class SamplingSpec:
                           self.abstract_state(rows), self.mesh)
 
   def batch_sharding(self, shape: tuple[int, ...]) -> NamedSharding:
-    axes = ("batch",) + (None,) * (len(shape) - 1)
-    return NamedSharding(self.mesh, logical_to_spec(axes, shape, self.mesh))
+    return batch_sharding(shape, self.mesh)
 
 
 def init_state(spec: SamplingSpec, rows: int) -> Program:

@@ -22,8 +22,8 @@ from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.partitioning import to_sampling_layout
 from selfchallenge_jax.sampling import decode as dec
 from selfchallenge_jax.sampling import programs as sampling_programs
-from selfchallenge_jax.sharding.program import Program, ProgramTable
 from selfchallenge_jax.sharding.mesh import single_device_mesh
+from selfchallenge_jax.sharding.program import Program, ProgramTable
 
 MIN_BUCKET = 16
 
@@ -63,11 +63,17 @@ class Sampler:
     self.spec = sampling_programs.SamplingSpec(config=config, mesh=mesh, cache_len=cache_len,
                                                max_stop_ids=max_stop_ids,
                                                cache_dtype=cache_dtype, top_k=top_k)
-    self.config, self.cache_len, self.mesh = config, cache_len, mesh
-    self.top_k, self.max_stop_ids, self.cache_dtype = top_k, max_stop_ids, cache_dtype
     self.programs = ProgramTable()
     self.params = to_sampling_layout(params, config, mesh)
     self._batch_multiple = int(mesh.shape["data"] * mesh.shape["fsdp"])
+
+  # What the programs share, read from the one spec.
+  config = property(lambda self: self.spec.config)
+  mesh = property(lambda self: self.spec.mesh)
+  cache_len = property(lambda self: self.spec.cache_len)
+  max_stop_ids = property(lambda self: self.spec.max_stop_ids)
+  cache_dtype = property(lambda self: self.spec.cache_dtype)
+  top_k = property(lambda self: self.spec.top_k)
 
   def update_params(self, params) -> None:
     """Takes new params (either layout); converted to the sampling layout on the sampler's mesh."""
@@ -124,7 +130,8 @@ class Sampler:
         self.params, tokens, num_new, slot_key_data(seed, np.arange(B)),
         np.full((B,), temperature, np.float32), np.full((B,), top_p, np.float32),
         np.full((B,), max_new_tokens, np.int32), stops)
-    state, out_tokens, out_logprobs, valid = self.decode_program(B, max_new_tokens)(self.params, state)
+    state, out_tokens, out_logprobs, valid = self.decode_program(B, max_new_tokens)(self.params,
+                                                                                    state)
     out_tokens, out_logprobs, valid = map(np.asarray, (out_tokens, out_logprobs, valid))
     finish = np.asarray(state.finish)
     results = []

@@ -23,8 +23,6 @@ class Program:
                donate_argnums: int | tuple[int, ...] = (),
                compiler_options: dict[str, Any] | None = None):
     self.name, self.mesh = name, mesh
-    self.in_shardings, self.out_shardings = in_shardings, out_shardings
-    self.donate_argnums = donate_argnums
     kwargs: dict[str, Any] = dict(donate_argnums=donate_argnums)
     if in_shardings is not None:
       kwargs["in_shardings"] = in_shardings

@@ -79,6 +79,12 @@ def named_sharding(axes: LogicalAxes, shape: Sequence[int] | None, mesh: Mesh,
   return NamedSharding(mesh, logical_to_spec(axes, shape, mesh, rules))
 
 
+def batch_sharding(shape: Sequence[int], mesh: Mesh) -> NamedSharding:
+  """An array of `shape` split over the batch-parallel axes on its first dim, the rest replicated
+  (rollout and demo batches, per-row sampler inputs and outputs)."""
+  return named_sharding(("batch",) + (None,) * (len(shape) - 1), shape, mesh)
+
+
 def tree_shardings(logical_tree: Any, shape_tree: Any, mesh: Mesh, rules: Rules | None = None) -> Any:
   """NamedShardings for a pytree given its logical axes and a matching tree of shaped leaves."""
   return jax.tree.map(lambda axes, x: named_sharding(axes, x.shape, mesh, rules), logical_tree,

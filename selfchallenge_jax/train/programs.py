@@ -19,15 +19,15 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from selfchallenge_jax.checkpoint.train_state import TrainState, state_shardings
-from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model import llama
+from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.llama import abstract_params
 from selfchallenge_jax.model.partitioning import param_shardings
-from selfchallenge_jax.sharding.program import Program
 from selfchallenge_jax.rl.algorithms import Algorithm
 from selfchallenge_jax.rl.logprobs import token_logprobs
 from selfchallenge_jax.rl.sft import sft_update
-from selfchallenge_jax.sharding.rules import logical_to_spec
+from selfchallenge_jax.sharding.program import Program
+from selfchallenge_jax.sharding.rules import batch_sharding
 from selfchallenge_jax.train.xla_options import training_compiler_options
 
 
@@ -39,9 +39,7 @@ def train_state_shardings(config: LlamaConfig, optimizer: optax.GradientTransfor
 
 def batch_shardings(batch: Any, mesh: Mesh) -> Any:
   """Any pytree of [B, ...] arrays (or ShapeDtypeStructs) split over the batch-parallel axes."""
-  return jax.tree.map(
-      lambda x: NamedSharding(mesh, logical_to_spec(("batch",) + (None,) * (x.ndim - 1), x.shape,
-                                                    mesh)), batch)
+  return jax.tree.map(lambda x: batch_sharding(x.shape, mesh), batch)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -148,9 +146,8 @@ def ref_logprobs(config: LlamaConfig, mesh: Mesh, tokens_shape: tuple[int, int],
                  picked_shape: tuple[int, int] | None) -> Program:
   """(params, tokens, positions, attention_mask, logit_positions | None) -> [B, T-1] logprobs of
   the frozen reference policy (training layout)."""
-  rows = NamedSharding(mesh, logical_to_spec(("batch", None), tokens_shape, mesh))
-  picked = (None if picked_shape is None else
-            NamedSharding(mesh, logical_to_spec(("batch", None), picked_shape, mesh)))
+  rows = batch_sharding(tokens_shape, mesh)
+  picked = None if picked_shape is None else batch_sharding(picked_shape, mesh)
 
   def run(params, tokens, positions, mask, logit_positions):
     return token_logprobs(params, tokens, positions, mask, config, logit_positions)[0]

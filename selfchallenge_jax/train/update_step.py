@@ -1,4 +1,4 @@
-"""The trainer's update and reference-logprob programs (programs/training.py), built per batch
+"""The trainer's update and reference-logprob programs (train/programs.py), built per batch
 shape in the trainer's own table."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from jax.sharding import Mesh
 
 from selfchallenge_jax.checkpoint.train_state import TrainState
 from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.train import programs as training_programs
-from selfchallenge_jax.sharding.program import ProgramTable
-from selfchallenge_jax.train.programs import TrainSpec, batch_shardings
 from selfchallenge_jax.rl.algorithms import Algorithm
 from selfchallenge_jax.rl.grpo import RolloutBatch
+from selfchallenge_jax.sharding.program import ProgramTable
+from selfchallenge_jax.train import programs as training_programs
 from selfchallenge_jax.train.micro_batches import combine_metrics
+from selfchallenge_jax.train.programs import TrainSpec, batch_shardings
 
 
 def _shape_key(batch: Any) -> tuple[Any, ...]:
@@ -28,10 +28,12 @@ class UpdatePrograms:
 
   def __init__(self, config: LlamaConfig, optimizer: optax.GradientTransformation,
                algorithm: Algorithm, mesh: Mesh):
-    self.config, self.optimizer, self.algorithm, self.mesh = config, optimizer, algorithm, mesh
-    self.spec = TrainSpec(config, optimizer, mesh)
-    self.state_shardings = self.spec.state_shardings
+    self.spec, self.algorithm = TrainSpec(config, optimizer, mesh), algorithm
     self.programs = ProgramTable()
+
+  @property
+  def state_shardings(self) -> TrainState:
+    return self.spec.state_shardings
 
   def update_program(self, batch: RolloutBatch):
     return self.programs.get(("update", _shape_key(batch)), lambda: training_programs.update(
@@ -49,7 +51,7 @@ class UpdatePrograms:
     spec, table = self.spec, self.programs
     grads, metrics = None, []
     for micro in micros:
-      micro = jax.device_put(micro, batch_shardings(micro, self.mesh))
+      micro = jax.device_put(micro, batch_shardings(micro, spec.mesh))
       grad = table.get(("grad", _shape_key(micro)),
                        lambda: training_programs.grad(spec, self.algorithm, micro))
       g, m = grad(state.params, micro)
@@ -66,8 +68,8 @@ class UpdatePrograms:
 
   def ref_logprobs_program(self, tokens_shape, picked_shape):
     return self.programs.get(("ref_logprobs", tokens_shape, picked_shape),
-                             lambda: training_programs.ref_logprobs(self.config, self.mesh,
-                                                                    tokens_shape, picked_shape))
+                             lambda: training_programs.ref_logprobs(
+                                 self.spec.config, self.spec.mesh, tokens_shape, picked_shape))
 
   def ref_logprobs(self, ref_params: Any, batch: RolloutBatch) -> jax.Array:
     picked = batch.logit_positions
