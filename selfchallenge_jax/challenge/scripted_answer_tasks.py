@@ -69,7 +69,10 @@ def wrong_answers(expected: str) -> list[str]:
   if number is not None:
     as_int = number == int(number) and "." not in expected
     fmt = (lambda x: str(int(x))) if as_int else (lambda x: f"{x:.2f}")
-    return [fmt(number + 1), fmt(number * 2 + 3)]
+    # Off by more than the verifier's tolerance (1e-6 relative) at any magnitude: +1 alone is
+    # accepted near 1.6e6, and 2x + 3 equals x at -3.
+    step = 1.0 + 0.01 * abs(number)
+    return [fmt(number + step), fmt(number - 2 * step)]
   literal = _literal(expected)
   if literal is not None:
     first = repr(not literal) if isinstance(literal, bool) else "None"

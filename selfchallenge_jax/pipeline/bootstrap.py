@@ -39,18 +39,27 @@ from selfchallenge_jax.train.programs import TrainSpec
 
 
 def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np.ndarray]]:
-  out, dropped = [], 0
+  """Rendered (ids, role mask) of the demos that fit: max_len tokens, and for challenger demos the
+  challenge episode's budgets (demo_lib.fits_episode_budget)."""
+  challenge = ctx.config.challenge
+  budget = dict(max_turns=ctx.config.sampling.max_turns, max_turn_tokens=challenge.max_turn_tokens,
+                max_episode_tokens=challenge.max_episode_tokens)
+  out, too_long, over_budget = [], 0, 0
   for chat in chats:
     rendered = ctx.chat.render(chat.messages, tools=chat.tools, add_generation_prompt=False)
     if len(rendered.ids) > max_len:
-      dropped += 1          # truncating would cut the answer the demo exists to teach
+      too_long += 1          # truncating would cut the answer the demo exists to teach
+      continue
+    if chat.role == "challenger" and not demo_lib.fits_episode_budget(rendered.role_mask, **budget):
+      over_budget += 1
       continue
     out.append((np.asarray(rendered.ids, np.int32), np.asarray(rendered.role_mask, np.float32)))
-  if dropped:
-    logging.warning("bootstrap: %d of %d demos exceed max_len=%d and are skipped", dropped,
-                    len(chats), max_len)
+  if too_long or over_budget:
+    logging.warning("bootstrap: of %d demos, %d exceed max_len=%d and %d challenger demos exceed "
+                    "the challenge budgets (%s): skipped", len(chats), too_long, max_len,
+                    over_budget, budget)
   if not out:
-    raise ValueError(f"no demonstration fits max_len={max_len}")
+    raise ValueError(f"no demonstration fits max_len={max_len} and the challenge budgets")
   return out
 
 
@@ -126,7 +135,7 @@ def run_bootstrap(ctx: RunContext) -> dict:
                                            "init": ctx.init.spec})
   return {"init": ctx.init.spec, "load_seconds": load_seconds,
           "executor_demos": len(executor), "challenger_demos": len(challenger),
-          "copy_steps": cfg.copy_steps,
+          "sft_examples": len(examples), "copy_steps": cfg.copy_steps,
           "copy_final_loss": float(np.mean(copy_losses[-5:])) if copy_losses else None,
           "sft_steps": cfg.steps, "sft_rows": rows, "sft_epochs": epochs,
           "first_loss": losses[0] if losses else None,

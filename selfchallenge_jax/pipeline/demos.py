@@ -12,6 +12,8 @@ import dataclasses
 import json
 from typing import Any, Sequence
 
+import numpy as np
+
 from selfchallenge_jax.agents.scripted import expert_demonstrations
 from selfchallenge_jax.challenge.challenger_env import make_challenger_env
 from selfchallenge_jax.challenge.prompts import challenger_messages
@@ -63,6 +65,22 @@ def challenger_demos(families: Sequence[str], per_family: int, seed: int) -> lis
       messages.append({"role": "assistant", "content": item.text})
       chats.append(DemoChat("challenger", family, messages, list(env.tools)))
   return chats
+
+
+def policy_turns(role_mask: Sequence[float]) -> np.ndarray:
+  """Lengths, in order, of the runs of policy-written tokens (the assistant turns) of a render."""
+  edges = np.diff(np.concatenate([[0], np.asarray(role_mask, np.int8), [0]]))
+  return np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+
+
+def fits_episode_budget(role_mask: Sequence[float], *, max_turns: int, max_turn_tokens: int,
+                        max_episode_tokens: int) -> bool:
+  """Whether a policy imitating this demo could finish it within an episode's budgets. A demo
+  past them teaches a record the policy is always cut off before closing (the challenger's
+  long-solution kinds: ~20-call totals over several products, 10-18-call trade routes)."""
+  turns = policy_turns(role_mask)
+  return (len(turns) <= max_turns and int(turns.max(initial=0)) <= max_turn_tokens
+          and int(turns.sum()) <= max_episode_tokens)
 
 
 def corpus_text(chats: Sequence[DemoChat], tool_schemas: str = "json") -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from selfchallenge_jax.challenge import (ScriptedBackend, format_task_text, good_task_script,
                                          parse_challenger_output, run_challenge,
                                          scripted_challenger_texts)
-from selfchallenge_jax.challenge.scripted import scripted_task_fields
+from selfchallenge_jax.challenge.scripted import benchmark_instance, scripted_task_fields
 from selfchallenge_jax.challenge.scripted_answer_tasks import answer_verifier
 from selfchallenge_jax.tasks.check import Reason, check_tasks
 from selfchallenge_jax.tasks.dataset_reader import open_task_source
@@ -88,6 +88,27 @@ def test_scripted_good_tasks_are_kept(pool, family, n):
   assert [r.reason for r in results] == [Reason.KEPT] * n, [r.detail for r in results]
   assert all(len(t.failure_cases) >= 2 for t in tasks)
   assert all(i.exploration for i in items)
+
+
+def _task_kinds(family):
+  if family == "web_browsing":
+    from selfchallenge_jax.envs.web_browsing.benchmark import TASK_KINDS
+    return {f"web_browsing/{k}" for k in TASK_KINDS}
+  from selfchallenge_jax.envs.calculation.benchmarks import GENERATORS
+  return {f"calculation/{name}/{k}" for name, g in GENERATORS.items() for k in g.TASK_KINDS}
+
+
+@pytest.mark.parametrize("family, n", [("web_browsing", 6), ("calculation", 32)])
+def test_scripted_challenger_covers_every_task_kind_and_each_is_kept(pool, family, n):
+  # The warm-up's challenger demos are these records: were they all one kind (as when every seed
+  # gave its first task), the policy would learn to write only that kind.
+  kinds = [benchmark_instance(family, s).task_id.rsplit("/", 1)[0] for s in range(n)]
+  assert set(kinds) == _task_kinds(family)
+  items = scripted_challenger_texts(family, n, 0)
+  tasks = [parse_challenger_output(i.text, env=family, env_kwargs=i.env_kwargs) for i in items]
+  results = check_tasks(tasks, pool)
+  assert [r.reason for r in results] == [Reason.KEPT] * n, [(k, r.detail) for k, r in
+                                                           zip(kinds, results) if not r.keep]
 
 
 def test_scripted_backend_plays_the_good_tasks_through_run_challenge(pool):

@@ -13,13 +13,6 @@ from selfchallenge_jax.tokenizer import load_tokenizer, make_chat_format
 from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
 
 
-def _turns(role_mask):
-  """Lengths of the runs of policy-written tokens (the assistant turns), in order."""
-  edges = np.diff(np.concatenate([[0], np.asarray(role_mask, np.int8), [0]]))
-  starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-  return ends - starts
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
   c = tiny_cpu.get_config()
@@ -37,18 +30,34 @@ def rendered(tmp_path_factory):
   return c, out
 
 
-def test_challenge_budgets_hold_the_scripted_challenger_records(rendered):
+def test_challenge_budgets_hold_enough_scripted_challenger_records(rendered):
+  # The bootstrap skips challenger demos past these budgets (demo_lib.fits_episode_budget): the
+  # long-solution kinds, and at the miniature's 6 turns also the 7-call web kinds (person
+  # details, phone owners, head counts). A quarter of each family's demos must still fit.
   c, out = rendered
-  challenger = [_turns(r.role_mask) for role, r in out if role == "challenger"]
-  assert challenger
-  assert max(t[-1] for t in challenger) <= c.challenge.max_turn_tokens
-  assert max(t.sum() for t in challenger) <= c.challenge.max_episode_tokens
-  assert max(len(t) for t in challenger) <= c.sampling.max_turns
+  budget = dict(max_turns=c.sampling.max_turns, max_turn_tokens=c.challenge.max_turn_tokens,
+                max_episode_tokens=c.challenge.max_episode_tokens)
+  per_family = c.bootstrap.challenger_demos_per_family
+  fits = [demo_lib.fits_episode_budget(r.role_mask, **budget) for role, r in out
+          if role == "challenger"]
+  assert len(fits) == per_family * len(c.families.split(","))
+  for start in range(0, len(fits), per_family):
+    assert sum(fits[start:start + per_family]) >= per_family // 4, fits
+
+
+def test_fits_episode_budget_counts_turns_their_lengths_and_their_sum():
+  mask = [0, 1, 1, 0, 0, 1, 1, 1, 0, 1]          # policy turns of 2, 3 and 1 tokens
+  assert list(demo_lib.policy_turns(mask)) == [2, 3, 1]
+  ok = dict(max_turns=3, max_turn_tokens=3, max_episode_tokens=6)
+  assert demo_lib.fits_episode_budget(mask, **ok)
+  assert not demo_lib.fits_episode_budget(mask, **{**ok, "max_turns": 2})
+  assert not demo_lib.fits_episode_budget(mask, **{**ok, "max_turn_tokens": 2})
+  assert not demo_lib.fits_episode_budget(mask, **{**ok, "max_episode_tokens": 5})
 
 
 def test_executor_turn_budget_holds_every_demo_turn(rendered):
   c, out = rendered
-  executor = [_turns(r.role_mask) for role, r in out if role == "executor"]
+  executor = [demo_lib.policy_turns(r.role_mask) for role, r in out if role == "executor"]
   assert max(t.max() for t in executor) <= c.sampling.max_turn_tokens
 
 

@@ -14,8 +14,13 @@ def _challenger_env_kwargs(seed: int) -> dict:
 
 
 def _scripted_task(env_seed: int, env_kwargs: dict):
+  # The sub-family is seed % 4 (_challenger_env_kwargs); the task kind within it varies with the
+  # seed's quotient (task k of a seed is kind k), so the scripted records cover every kind.
   from selfchallenge_jax.envs.calculation.benchmarks import GENERATORS
-  return GENERATORS[env_kwargs["family"]].generate_benchmark_tasks(1, env_seed)[0]
+  from selfchallenge_jax.envs.calculation.families import FAMILIES
+  generator = GENERATORS[env_kwargs["family"]]
+  kind = env_seed // len(FAMILIES) % len(generator.TASK_KINDS)
+  return generator.generate_benchmark_tasks(kind + 1, env_seed)[-1]
 
 
 FAMILY = Family(

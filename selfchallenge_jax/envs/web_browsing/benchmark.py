@@ -107,6 +107,9 @@ _TEMPLATES: tuple[tuple[str, Callable[..., tuple[str, str, str]]], ...] = (
     ("head_count", _head_count), ("phone_owner", _phone_owner),
 )
 
+# Task i of a seed is kind i % len(TASK_KINDS).
+TASK_KINDS: tuple[str, ...] = tuple(name for name, _ in _TEMPLATES)
+
 
 def generate_benchmark_tasks(n: int, seed: int) -> list[BenchmarkTask]:
   tasks = []

@@ -5,9 +5,11 @@ from selfchallenge_jax.envs.family import Family
 
 
 def _scripted_task(env_seed: int, env_kwargs: dict):
+  # The task kind varies with the seed (task k of a seed is kind k), so the scripted challenger's
+  # records, and the warm-up demos made of them, cover every kind, not only the first (price).
   del env_kwargs
-  from selfchallenge_jax.envs.web_browsing.benchmark import generate_benchmark_tasks
-  return generate_benchmark_tasks(1, env_seed)[0]
+  from selfchallenge_jax.envs.web_browsing.benchmark import TASK_KINDS, generate_benchmark_tasks
+  return generate_benchmark_tasks(env_seed % len(TASK_KINDS) + 1, env_seed)[-1]
 
 
 FAMILY = Family(

@@ -147,6 +147,9 @@ _TEMPLATES: tuple[tuple[str, Callable[..., tuple[str, str, str]]], ...] = (
     ("combined_most_common", _combined_most_common),
 )
 
+# Task i of a seed is kind i % len(TASK_KINDS).
+TASK_KINDS: tuple[str, ...] = tuple(name for name, _ in _TEMPLATES)
+
 
 def generate_benchmark_tasks(n: int, seed: int) -> list[BenchmarkTask]:
   tasks = []

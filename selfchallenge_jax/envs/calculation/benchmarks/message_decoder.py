@@ -104,6 +104,9 @@ _TEMPLATES: tuple[tuple[str, Callable[..., tuple[str, str, str]]], ...] = (
     ("length_match", _length_match), ("numeric_extreme", _numeric_extreme),
 )
 
+# Task i of a seed is kind i % len(TASK_KINDS).
+TASK_KINDS: tuple[str, ...] = tuple(name for name, _ in _TEMPLATES)
+
 
 def generate_benchmark_tasks(n: int, seed: int) -> list[BenchmarkTask]:
   tasks = []

@@ -110,6 +110,9 @@ _TEMPLATES: tuple[tuple[str, Callable[..., tuple[str, str, str]]], ...] = (
     ("net_profit", _net_profit), ("bulk_discount", _bulk_discount),
 )
 
+# Task i of a seed is kind i % len(TASK_KINDS).
+TASK_KINDS: tuple[str, ...] = tuple(name for name, _ in _TEMPLATES)
+
 
 def generate_benchmark_tasks(n: int, seed: int) -> list[BenchmarkTask]:
   tasks = []

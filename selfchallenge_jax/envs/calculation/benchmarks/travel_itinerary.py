@@ -160,7 +160,8 @@ def _instruction(stays: list[Stay]) -> str:
   return (f"You are at {stays[0].leg[0]}. {trip} {rule} Give me the total budget for the trip.")
 
 
-_KINDS = ("cheapest", "highest_rated", "exclusion", "multi_city")
+# Task i of a seed is kind i % len(TASK_KINDS).
+TASK_KINDS = ("cheapest", "highest_rated", "exclusion", "multi_city")
 
 
 def _make_task(kind: str, rng: random.Random, data: TravelData,
@@ -176,7 +177,7 @@ def generate_benchmark_tasks(n: int, seed: int) -> list[BenchmarkTask]:
   data = generate_travel_data(seed)
   tasks = []
   for i in range(n):
-    kind = _KINDS[i % len(_KINDS)]
+    kind = TASK_KINDS[i % len(TASK_KINDS)]
     rng = random.Random(f"{ti.FAMILY}/{seed}/{i}")
     env_kwargs = {"family": ti.FAMILY, "seed": seed}
     expert = ScriptedExpert(CalculationEnv(**env_kwargs))
