@@ -23,17 +23,17 @@ import dataclasses
 import itertools
 import os
 import queue
-import tempfile
 import threading
 import weakref
 from typing import Any, Iterable, Sequence
 
 from absl import logging
 
-from selfchallenge_jax.sandbox import kwargs_codec, tree
+from selfchallenge_jax.sandbox import kwargs_codec
 from selfchallenge_jax.sandbox.isolation import (LAYERS, IsolationLevel, SandboxUnavailableError,
                                                  describe, level_of)
 from selfchallenge_jax.sandbox.limits import SandboxLimits
+from selfchallenge_jax.sandbox.pool_root import PoolRoot
 from selfchallenge_jax.sandbox.result import ErrorKind, SandboxResult
 from selfchallenge_jax.sandbox.worker_handle import WorkerHandle, WorkerLost
 
@@ -77,19 +77,19 @@ class SandboxPool:
       raise ValueError(f"num_workers must be in [1, {_MAX_WORKERS}], got {num_workers}")
     self.limits = limits
     self.min_isolation = IsolationLevel(min_isolation)
-    self._root = tempfile.mkdtemp(prefix="selfchallenge_sandbox_")
-    os.chmod(self._root, 0o711)   # children may traverse to their own dir, not list others
     unknown = set(disable_layers) - set(LAYERS[1:])
     if unknown:   # rlimits are not optional: they are the floor of every level
       raise ValueError(f"cannot disable {sorted(unknown)}; optional layers: {LAYERS[1:]}")
     layers_wanted = [layer for layer in LAYERS if layer not in disable_layers]
     uid_base = _default_uid_base() if uid_base is None else uid_base
+    # Also removes the roots of pools that died without closing (pool_root.py).
+    self._root = PoolRoot()
     self._workers: list[WorkerHandle] = []
+    self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._root)
     for index in range(num_workers):
-      workdir = os.path.join(self._root, f"w{index}")
+      workdir = os.path.join(self._root.path, f"w{index}")
       os.mkdir(workdir, 0o700)
       self._workers.append(WorkerHandle(index, uid_base + index, workdir, limits, layers_wanted))
-    self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._root)
     self._idle: queue.Queue[WorkerHandle] = queue.Queue()
     self._executor: concurrent.futures.ThreadPoolExecutor | None = None
     self._lock = threading.Lock()
@@ -271,10 +271,7 @@ def _chunks(jobs: list[Job], num_workers: int, max_bytes: int) -> list[list[Job]
   return chunks
 
 
-def _shutdown(workers: list[WorkerHandle], root: str) -> None:
+def _shutdown(workers: list[WorkerHandle], root: PoolRoot) -> None:
   for worker in workers:
     worker.kill()
-  try:
-    tree.remove_tree(root)
-  except OSError as e:
-    logging.warning("Sandbox directory %s not fully removed: %s", root, e)
+  root.remove()
