@@ -31,9 +31,13 @@ def get_config() -> ml_collections.ConfigDict:
   c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=0, path=""))   # the GGUF's own
   c.chat = ml_collections.ConfigDict(dict(format="auto", tool_schemas="signatures"))
   # The format warm-up; batches of one length bucket (multiples of 512: one compile each).
+  # challenger_demo_kinds: web-browsing challenger demos are price look-ups only. With demos of
+  # every kind that fits the budgets (prices, person details, phone owners, head counts; 2026-12-07
+  # run 3) the policy, after these 16 steps, kept 1 of 96 records (85 unparseable: it explored
+  # until the turn limit); with price demos alone it kept 21 of 96 (run 2).
   c.bootstrap.update(executor_demos_per_family=32, challenger_demos_per_family=32, steps=16,
                      batch_tokens=4096, length_multiple=512, lr=3e-4, warmup_steps=2,
-                     max_len=2048)
+                     max_len=2048, challenger_demo_kinds="web_browsing/price")
   # Extends and decode steps on CPU cost rows x tokens: any row count, pending rows split by
   # length when that saves more than ~32 token-rows an extend, decode chunks on the decoding
   # slots only (rollout/engine.py).

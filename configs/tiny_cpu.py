@@ -40,11 +40,13 @@ def get_config() -> ml_collections.ConfigDict:
   # sites, not one: a single site's URLs are all a model could learn from it).
   # copy_steps: synthetic copy batches (pipeline/copy_pretrain.py) before the demos. Off by default:
   # 300 steps cost ~8 min here; they lower the validation NLL a lot but solve no task yet (RESULTS.md).
+  # challenger_demo_kinds: comma-separated task kinds ("web_browsing/price", or a prefix such as
+  # "calculation/dna_sequencer") the challenger demos are restricted to, per family; "" = all.
   c.bootstrap = ml_collections.ConfigDict(dict(
       executor_demos_per_family=48, challenger_demos_per_family=16, steps=120, batch_tokens=8192,
       length_multiple=256,
       lr=3e-3, warmup_steps=10, max_len=2048, demo_seed=1, demo_task_seeds=8,
-      copy_steps=0, copy_batch_size=32, copy_len=256))
+      challenger_demo_kinds="", copy_steps=0, copy_batch_size=32, copy_len=256))
 
   c.sampling = ml_collections.ConfigDict(dict(
       cache_len=2048, num_slots=16, chunk_steps=16, temperature=1.0, top_p=1.0, max_turns=6,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, Sequence
 
 from selfchallenge_jax import envs
 from selfchallenge_jax.challenge import layout
@@ -29,6 +29,7 @@ Action = dict[str, Any]
 
 @dataclasses.dataclass(frozen=True)
 class ScriptedChallenge:
+  env_seed: int
   env_kwargs: dict[str, Any]
   exploration: tuple[Action, ...]     # tool calls made before the final message
   text: str                           # the final message: one task in layout.py's layout
@@ -59,13 +60,29 @@ def scripted_task_fields(family: str, env_seed: int) -> tuple[dict[str, Any], di
   return dict(task.env_kwargs), fields
 
 
-def scripted_challenger_texts(family: str, n: int, seed: int) -> list[ScriptedChallenge]:
-  """n good challenger outputs for the episodes with env seeds seed, ..., seed + n - 1."""
-  items = []
-  for env_seed in range(seed, seed + n):
-    env_kwargs, fields = scripted_task_fields(family, env_seed)
-    text = layout.format_task_text(fields["instruction"], fields["verifier"], fields["solution"],
-                                   fields["failure_cases"])
-    items.append(ScriptedChallenge(env_kwargs=env_kwargs,
-                                   exploration=tuple(fields["exploration"]), text=text))
+def task_kind(task: BenchmarkTask) -> str:
+  """"family/kind" (e.g. "web_browsing/price", "calculation/dna_sequencer/chain_length")."""
+  return task.task_id.rsplit("/", 1)[0]
+
+
+def scripted_challenger_texts(family: str, n: int, seed: int,
+                              kinds: Sequence[str] = ()) -> list[ScriptedChallenge]:
+  """n good challenger outputs for the episodes with env seeds seed, seed + 1, ...: every seed,
+  or with `kinds` only the seeds whose task is of one of them (a kind, or a prefix of kinds ending
+  at a "/": "calculation/dna_sequencer"). Kinds of other families do not restrict this one."""
+  wanted = [k.rstrip("/") for k in kinds if k.split("/", 1)[0] == family]
+  items, env_seed = [], seed
+  while len(items) < n:
+    if wanted and env_seed - seed >= 64 * n:
+      raise ValueError(f"kinds {wanted} matched {len(items)} of {family}'s first {env_seed - seed} "
+                       f"scripted tasks (seeds {seed}+); wanted {n}. Kinds look like "
+                       f"{task_kind(benchmark_instance(family, seed))!r}")
+    kind = task_kind(benchmark_instance(family, env_seed))
+    if not wanted or any(kind == k or kind.startswith(k + "/") for k in wanted):
+      env_kwargs, fields = scripted_task_fields(family, env_seed)
+      text = layout.format_task_text(fields["instruction"], fields["verifier"], fields["solution"],
+                                     fields["failure_cases"])
+      items.append(ScriptedChallenge(env_seed=env_seed, env_kwargs=env_kwargs,
+                                     exploration=tuple(fields["exploration"]), text=text))
+    env_seed += 1
   return items

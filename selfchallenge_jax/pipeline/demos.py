@@ -52,11 +52,14 @@ def executor_demos(families: Sequence[str], per_family: int, seed: int,
   return chats
 
 
-def challenger_demos(families: Sequence[str], per_family: int, seed: int) -> list[DemoChat]:
+def challenger_demos(families: Sequence[str], per_family: int, seed: int,
+                     kinds: Sequence[str] = ()) -> list[DemoChat]:
+  """`per_family` scripted challenger episodes (explore, then write a good record) per family
+  from env seed `seed` on; `kinds` restricts the task kinds (challenge/scripted.py)."""
   chats = []
   for family in families:
-    for i, item in enumerate(scripted_challenger_texts(family, per_family, seed)):
-      env, _ = make_challenger_env(family, seed + i)
+    for item in scripted_challenger_texts(family, per_family, seed, kinds):
+      env, _ = make_challenger_env(family, item.env_seed)
       messages = challenger_messages(env)
       for action in item.exploration:
         messages.append(ToolCall(action["name"], dict(action["arguments"])).to_message())

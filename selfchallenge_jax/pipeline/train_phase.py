@@ -71,16 +71,16 @@ def _host_data_state(iterator: TaskBatchIterator, hosts: HostGroup):
 def run_train(ctx: RunContext) -> dict:
   cfg = ctx.config.rl
   t0 = time.time()
-  try:
-    source = open_task_source(ctx.path("tasks", "challenge"), "kept")   # empty -> clear error
+  try:   # no kept task, or fewer than one batch per host -> a clear error
+    source = open_task_source(ctx.path("tasks", "challenge"), "kept")
+    iterator = TaskBatchIterator(source, TaskPipelineConfig(
+        tasks_per_batch=cfg.tasks_per_batch, group_size=cfg.group_size, seed=ctx.config.seed))
   except EmptyTaskDatasetError as e:
     if not cfg.skip_if_no_tasks:
       raise
-    # The miniature's under-trained challenger may keep nothing in a round: say so and go on.
-    print(f"[train] SKIPPED: the challenger kept no task ({e}); nothing to train on")
+    # An under-trained challenger may keep (almost) nothing in a round: say so and go on.
+    print(f"[train] SKIPPED: too few kept tasks to train on ({e})")
     return {"skipped": str(e), "seconds": time.time() - t0}
-  iterator = TaskBatchIterator(source, TaskPipelineConfig(
-      tasks_per_batch=cfg.tasks_per_batch, group_size=cfg.group_size, seed=ctx.config.seed))
   config = ctx.model_config()
   optimizer, schedule = optimizer_from_config(cfg, config.frozen_layers)
   algorithm = algorithm_from_config(cfg)

@@ -118,3 +118,24 @@ def test_scripted_backend_plays_the_good_tasks_through_run_challenge(pool):
   # The exploration was real: its tool calls ran in the challenger's environment.
   assert all(r.provenance["num_tool_calls"] > 0 for r in stats.records)
   assert all(r.provenance["ended_by"] == "task" for r in stats.records)
+
+
+def test_scripted_challenger_texts_restricted_to_kinds():
+  from selfchallenge_jax.challenge.challenger_env import make_challenger_env
+  from selfchallenge_jax.pipeline.demos import challenger_demos
+  price = scripted_challenger_texts("web_browsing", 3, 100, kinds=["web_browsing/price"])
+  assert [i.env_seed for i in price] == [102, 108, 114]        # kind = seed % 6; price is kind 0
+  assert all(benchmark_instance("web_browsing", i.env_seed).task_id.split("/")[1] == "price"
+             for i in price)
+  dna = scripted_challenger_texts("calculation", 4, 0, kinds=["calculation/dna_sequencer",
+                                                              "web_browsing/price"])
+  assert all(i.env_kwargs["family"] == "dna_sequencer" for i in dna)
+  everything = scripted_challenger_texts("calculation", 4, 0, kinds=["web_browsing/price"])
+  assert [i.env_seed for i in everything] == [0, 1, 2, 3]     # other families' kinds: no filter
+  with pytest.raises(ValueError, match="matched 0"):
+    scripted_challenger_texts("web_browsing", 1, 0, kinds=["web_browsing/no_such_kind"])
+  # The demo explores the environment of the record's own seed.
+  chat = challenger_demos(["web_browsing"], 1, 100, kinds=["web_browsing/price"])[0]
+  env, _ = make_challenger_env("web_browsing", 102)
+  first_observation = next(m for m in chat.messages if m["role"] == "ipython")["content"]
+  assert first_observation == env.call_tool("view", {})
