@@ -14,6 +14,11 @@ import ml_collections
 
 from configs import tiny_cpu
 
+KIND_ZERO = ("web_browsing/price", "calculation/message_decoder/full_decode",
+             "calculation/dna_sequencer/most_common_transcribed",
+             "calculation/trade_calculator/single_trade",
+             "calculation/travel_itinerary_planning/cheapest")
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = tiny_cpu.get_config()
@@ -31,13 +36,16 @@ def get_config() -> ml_collections.ConfigDict:
   c.tokenizer = ml_collections.ConfigDict(dict(vocab_size=0, path=""))   # the GGUF's own
   c.chat = ml_collections.ConfigDict(dict(format="auto", tool_schemas="signatures"))
   # The format warm-up; batches of one length bucket (multiples of 512: one compile each).
-  # challenger_demo_kinds: web-browsing challenger demos are price look-ups only. With demos of
-  # every kind that fits the budgets (prices, person details, phone owners, head counts; 2026-12-07
-  # run 3) the policy, after these 16 steps, kept 1 of 96 records (85 unparseable: it explored
-  # until the turn limit); with price demos alone it kept 21 of 96 (run 2).
+  # challenger_demo_kinds: the demos of the first task kind of each generator (web price
+  # look-ups; the first template of each calculation sub-family), as the warm-up had before the
+  # scripted challenger covered every kind. At 135M and 16 warm-up steps the challenger's keep
+  # rate hangs on the demo draw: this set kept 21 of 96 records (2026-12-07 run 2); every kind
+  # that fits the budgets kept 1 of 96, web price look-ups with every calculation kind 0 of 96
+  # (runs 3, 4: the policy explored until the turn limit). benchmarks/RESULTS.md has the runs.
   c.bootstrap.update(executor_demos_per_family=32, challenger_demos_per_family=32, steps=16,
                      batch_tokens=4096, length_multiple=512, lr=3e-4, warmup_steps=2,
-                     max_len=2048, challenger_demo_kinds="web_browsing/price")
+                     max_len=2048,
+                     challenger_demo_kinds=",".join(KIND_ZERO))
   # Extends and decode steps on CPU cost rows x tokens: any row count, pending rows split by
   # length when that saves more than ~32 token-rows an extend, decode chunks on the decoding
   # slots only (rollout/engine.py).
