@@ -80,7 +80,8 @@ def run_bootstrap(ctx: RunContext) -> dict:
   t0 = time.time()
   executor = demo_lib.executor_demos(ctx.families, cfg.executor_demos_per_family, cfg.demo_seed,
                                      num_seeds=cfg.demo_task_seeds)
-  kinds = [k.strip() for k in cfg.challenger_demo_kinds.split(",") if k.strip()]
+  # A config written before the field existed has none: every kind.
+  kinds = [k.strip() for k in cfg.get("challenger_demo_kinds", "").split(",") if k.strip()]
   unknown = [k for k in kinds if k.split("/", 1)[0] not in ctx.families]
   if unknown:
     raise ValueError(f"bootstrap.challenger_demo_kinds {unknown}: each must start with one of "
