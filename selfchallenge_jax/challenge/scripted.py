@@ -52,7 +52,10 @@ def _tau_env(family: str, db_seed: int):
 def scripted_task_fields(family: str, env_seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
   """(env_kwargs, fields) of the good task for this episode; fields as layout.format_task_text
   takes them plus "exploration"."""
-  task = benchmark_instance(family, env_seed)
+  return _task_fields(family, benchmark_instance(family, env_seed))
+
+
+def _task_fields(family: str, task: BenchmarkTask) -> tuple[dict[str, Any], dict[str, Any]]:
   if family_lib.get(family).conversational:
     fields = tau_task_fields(task, _tau_env(family, task.env_kwargs["seed"]))
   else:
@@ -77,9 +80,10 @@ def scripted_challenger_texts(family: str, n: int, seed: int,
       raise ValueError(f"kinds {wanted} matched {len(items)} of {family}'s first {env_seed - seed} "
                        f"scripted tasks (seeds {seed}+); wanted {n}. Kinds look like "
                        f"{task_kind(benchmark_instance(family, seed))!r}")
-    kind = task_kind(benchmark_instance(family, env_seed))
+    task = benchmark_instance(family, env_seed)      # generated once: kind and fields
+    kind = task_kind(task)
     if not wanted or any(kind == k or kind.startswith(k + "/") for k in wanted):
-      env_kwargs, fields = scripted_task_fields(family, env_seed)
+      env_kwargs, fields = _task_fields(family, task)
       text = layout.format_task_text(fields["instruction"], fields["verifier"], fields["solution"],
                                      fields["failure_cases"])
       items.append(ScriptedChallenge(env_seed=env_seed, env_kwargs=env_kwargs,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 
 from absl import logging
@@ -33,8 +34,8 @@ def remove_stale_roots(parent: str | None = None) -> list[str]:
   for name in names:
     path = os.path.join(parent, name)
     try:
-      st = os.lstat(path)
-      if not os.path.isdir(path) or os.path.islink(path) or st.st_uid != os.geteuid():
+      st = os.lstat(path)        # a symlink is not a directory here
+      if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
         continue
       fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:          # gone meanwhile, no lock file, or not ours to read
