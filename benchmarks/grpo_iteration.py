@@ -6,7 +6,7 @@
 given them), 128 prompt + 128 generated tokens (temperature 1, top-p 1, no stop token, so every
 rollout has exactly 128 tokens), one optimizer update on the whole batch, KL beta
 0.04 with a frozen reference. Each rollout is rewarded by its Code-as-Task verifier (a few lines
-reading the answer) in the sandbox pool, through the Grain reward stage. Reported per iteration:
+reading the answer) in the sandbox pool, through the reward stage. Reported per iteration:
 time split sampling / reference logprobs / verification (busy and waited) / update, for the
 on-policy order and for `overlap_next_batch` (batch k+1 sampled while batch k is verified).
 The Tunix peer (benchmarks/peers/tunix_grpo.py, its own venv) runs the same shapes in the same

@@ -1,26 +1,26 @@
-"""Rewards for finished episodes: a Grain stage that verifies while sampling goes on.
+"""Rewards for finished episodes: verification starts the moment an episode ends.
 
-  engine's on_episode_end hook -> EpisodeBoard (element i = the i-th episode posted, any order)
-    -> grain.MapDataset.source(board).map(score)   score: the task's verifier in the sandbox pool
-                                                    (worker processes), or a benchmark's scorer
-    -> .to_iter_dataset(ReadOptions(num_threads=T)) -> thread prefetch, started at construction
+  engine's on_episode_end hook -> RewardBatch.submit(i, episode)
+    -> a thread of the stage's executor: score = the task's verifier in the sandbox pool (worker
+       processes), or a benchmark's scorer -> the episode's future
+  RewardStage.collect(batch) -> the batch's futures, in episode order
 
-Grain's threads pick up element i the moment episode i is posted, so verification overlaps the
-decoding of the batch's other slots and, when the trainer samples batch k+1 before updating on
-batch k (`rl.overlap_next_batch`), all of batch k's verification hides behind that sampling.
-Results come back in posting order; `collect` returns one batch's rewards and how long the caller
-still had to wait for them.
+Verification overlaps the decoding of the batch's other slots and, when the trainer samples batch
+k+1 before updating on batch k (`rl.overlap_next_batch`), all of batch k's verification hides
+behind that sampling. `collect` returns one batch's rewards and how long the caller still had to
+wait for them. Plain futures, not a Grain dataset: episodes end in any order while sampling goes
+on, which a random-access source of known length (what Grain reads) does not describe; the task
+data feeding the rollouts is the Grain pipeline (data/task_pipeline.py).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import threading
 import time
-import weakref
 from typing import Any, Sequence
 
-import grain
 import numpy as np
 
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
@@ -29,38 +29,9 @@ from selfchallenge_jax.rollout.episode import Episode
 from selfchallenge_jax.sandbox.pool import SandboxPool
 from selfchallenge_jax.tasks.record import CodeAsTask
 
-_UNBOUNDED = 1 << 40      # the board's length: episodes are posted for as long as training runs
 
-
-class _Closed:
-  """What a board read returns once the stage is closed (unblocks Grain's waiting threads)."""
-
-
-class EpisodeBoard:
-  """Random-access source whose element i blocks until the i-th episode has been posted."""
-
-  def __init__(self):
-    self._items: dict[int, Any] = {}
-    self._cond = threading.Condition()
-    self._closed = False
-
-  def __len__(self) -> int:
-    return _UNBOUNDED
-
-  def post(self, index: int, item: Any) -> None:
-    with self._cond:
-      self._items[index] = item
-      self._cond.notify_all()
-
-  def __getitem__(self, index: int) -> Any:
-    with self._cond:
-      self._cond.wait_for(lambda: index in self._items or self._closed)
-      return self._items.pop(index, _Closed())
-
-  def close(self) -> None:
-    with self._cond:
-      self._closed = True
-      self._cond.notify_all()
+class StageClosedError(RuntimeError):
+  """The reward stage was closed while a batch was still being scored."""
 
 
 @dataclasses.dataclass
@@ -73,18 +44,20 @@ class _Scored:
   error: BaseException | None = None
 
 
-@dataclasses.dataclass
 class RewardBatch:
-  """One task batch's place in the stage: episodes are posted as `offset + i`."""
-  stage: "RewardStage"
-  offset: int
-  tasks: list[Any]
+  """One task batch's place in the stage: episode i's verification is `futures[i]` once submitted."""
+
+  def __init__(self, stage: "RewardStage", offset: int, tasks: list[Any]):
+    self.stage = stage
+    self.offset = offset             # global index of the batch's first episode
+    self.tasks = tasks
+    self.futures: list[concurrent.futures.Future | None] = [None] * len(tasks)
 
   def submit(self, index: int, episode: Episode) -> None:
-    """Engine hook: hands episode `index` of this batch to Grain's verification threads."""
+    """Engine hook: starts verifying episode `index` of this batch on the stage's threads."""
     if not 0 <= index < len(self.tasks):
       raise IndexError(f"episode {index} outside a batch of {len(self.tasks)}")
-    self.stage.board.post(self.offset + index, (self.offset + index, self.tasks[index], episode))
+    self.stage._submit(self, index, episode)  # pylint: disable=protected-access
 
 
 @dataclasses.dataclass
@@ -104,30 +77,30 @@ class BatchRewards:
 class RewardStage:
 
   def __init__(self, pool: SandboxPool | None, threads: int = 128):
-    """`threads` bounds the episodes verified or awaited at once: keep it >= 2 task batches."""
+    """`threads` bounds the episodes verified at once (each mostly waits on a sandbox worker)."""
     self.pool = pool
-    self.board = EpisodeBoard()
-    # Grain's prefetch threads wait on the board; at interpreter exit concurrent.futures joins them,
-    # so an unclosed stage would hang the process. threading's exit hooks run before that join
-    # (atexit's run after it, too late); the weakref keeps the hook from holding the board alive.
-    board = weakref.ref(self.board)
-    threading._register_atexit(lambda: board() is not None and board().close())  # pylint: disable=protected-access
-    scored = grain.MapDataset.source(self.board).map(self._score).to_iter_dataset(
-        grain.ReadOptions(num_threads=threads, prefetch_buffer_size=threads))
-    self._results = iter(grain.experimental.ThreadPrefetchIterDataset(scored, prefetch_buffer_size=1))
-    self._results.start_prefetch()
+    self._executor = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="reward")
+    self._submitted = threading.Condition()
+    self._closed = False
     self._next_offset = 0      # global index of the next batch's first episode
-    self._next_result = 0      # global index of the next result collect expects
+    self._next_result = 0      # global index of the next episode collect expects
 
   def start(self, tasks: Sequence[Any]) -> RewardBatch:
     batch = RewardBatch(self, self._next_offset, list(tasks))
     self._next_offset += len(batch.tasks)
     return batch
 
-  def _score(self, item: Any) -> _Scored | _Closed:
-    if isinstance(item, _Closed):
-      return item
-    index, task, episode = item
+  def _submit(self, batch: RewardBatch, index: int, episode: Episode) -> None:
+    with self._submitted:
+      if self._closed:
+        raise StageClosedError("the reward stage is closed")
+      if batch.futures[index] is not None:
+        raise ValueError(f"episode {index} of the batch was already submitted")
+      batch.futures[index] = self._executor.submit(
+          self._score, batch.offset + index, batch.tasks[index], episode)
+      self._submitted.notify_all()
+
+  def _score(self, index: int, task: Any, episode: Episode) -> _Scored:
     t0 = time.perf_counter()
     try:
       reward, verdict = self._reward(task, episode)
@@ -147,21 +120,27 @@ class RewardStage:
       return float(score_episode(task, episode)), "scored"
     raise TypeError(f"cannot reward a {type(task).__name__}")
 
+  def _result(self, batch: RewardBatch, index: int) -> _Scored:
+    with self._submitted:
+      self._submitted.wait_for(lambda: batch.futures[index] is not None or self._closed)
+      future = batch.futures[index]
+    if future is None:
+      raise StageClosedError("the reward stage was closed before the batch was scored")
+    try:
+      return future.result()
+    except concurrent.futures.CancelledError:
+      raise StageClosedError("the reward stage was closed before the batch was scored") from None
+
   def collect(self, batch: RewardBatch) -> BatchRewards:
     """Waits for every episode of `batch` (batches are collected in the order they started)."""
     if batch.offset != self._next_result:
       raise RuntimeError(f"batches must be collected in order: expected the one starting at "
                          f"episode {self._next_result}, got {batch.offset}")
     t0 = time.perf_counter()
-    results = [next(self._results) for _ in batch.tasks]
+    results = [self._result(batch, i) for i in range(len(batch.tasks))]
     waited = time.perf_counter() - t0
     self._next_result += len(batch.tasks)
     for i, r in enumerate(results):
-      if isinstance(r, _Closed):
-        raise RuntimeError("the reward stage was closed before the batch was scored")
-      if r.index != batch.offset + i:
-        raise RuntimeError(f"reward stage out of order: got episode {r.index}, expected "
-                           f"{batch.offset + i}")
       if r.error is not None:
         raise RuntimeError(f"scoring episode {i} of the batch failed: {r.error}") from r.error
     return BatchRewards(np.asarray([r.reward for r in results], np.float32),
@@ -170,6 +149,8 @@ class RewardStage:
                         span_s=max(r.end for r in results) - min(r.start for r in results))
 
   def close(self) -> None:
-    # Only the board: its reads then return _Closed, which a waiting collect receives and reports.
-    # Closing the Grain iterator too would drop that element and leave collect waiting forever.
-    self.board.close()
+    """Wakes any waiting collect (it raises StageClosedError) and drops verifications not started."""
+    with self._submitted:
+      self._closed = True
+      self._submitted.notify_all()
+    self._executor.shutdown(wait=False, cancel_futures=True)

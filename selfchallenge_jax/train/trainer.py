@@ -1,6 +1,6 @@
 """The executor training loop, one iteration per task batch:
 
-  tasks (G copies each) -> multi-turn rollouts (engine) -> rewards (the Grain reward stage runs the
+  tasks (G copies each) -> multi-turn rollouts (engine) -> rewards (the reward stage runs the
   sandboxed verifiers as each episode ends) -> advantages (host) -> [reference logprobs]
   -> mu updates (jit, sharded) -> the sampler takes the new params -> metrics.
 

@@ -1,4 +1,4 @@
-"""The Grain reward stage: verification as episodes end, results in order, errors surfaced."""
+"""The reward stage: verification as episodes end, results in order, errors surfaced."""
 
 import threading
 import time
@@ -100,3 +100,14 @@ def test_an_unclosed_stage_does_not_hang_interpreter_exit():
           "s = RewardStage(None, threads=4)\ns.start(['x'])\nprint('bye')\n")
   r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
   assert r.returncode == 0 and "bye" in r.stdout, r.stderr[-2000:]
+
+
+def test_an_episode_submitted_twice_or_after_close_is_refused(pool):
+  stage = RewardStage(pool, threads=2)
+  batch = stage.start([_task(0), _task(1)])
+  batch.submit(0, _episode("yes"))
+  with pytest.raises(ValueError, match="already submitted"):
+    batch.submit(0, _episode("no"))
+  stage.close()
+  with pytest.raises(RuntimeError, match="closed"):
+    batch.submit(1, _episode("yes"))
