@@ -28,6 +28,7 @@ from absl import logging
 from selfchallenge_jax.sampling import programs as sampling_programs
 from selfchallenge_jax.sharding.program import Program, ProgramTable
 from selfchallenge_jax.rollout import episode as ep
+from selfchallenge_jax.rollout.episode_source import ListSource, QueueSource
 from selfchallenge_jax.sampling import decode as dec
 from selfchallenge_jax.sampling.sampler import Sampler, prompt_bucket, slot_key_data
 from selfchallenge_jax.tokenizer.chat_base import ChatFormat
@@ -132,44 +133,92 @@ class RolloutEngine:
     on_episode_end(index, episode) is called on the host thread as each episode ends (e.g. to
     start verifying it while the other slots keep sampling); it must not block.
     """
+    results: dict[int, ep.Episode] = {}
+
+    def done(index: int, episode: ep.Episode) -> None:
+      results[index] = episode
+      if on_episode_end is not None:
+        on_episode_end(index, episode)
+    self.serve(ListSource(specs), seed, on_episode_end=done)
+    return [results[i] for i in range(len(specs))]
+
+  def serve(self, source: ListSource | QueueSource, seed: int = 0,
+            on_episode_end: Callable[[int, ep.Episode], None] | None = None,
+            on_tokens: Callable[[int, list[int]], None] | None = None) -> None:
+    """Runs episodes as `source` hands them out until it is exhausted and every slot is empty:
+    a free slot takes the next waiting episode before each decode chunk (continuous batching).
+
+    on_tokens(index, ids) after each decode chunk with the tokens an episode just sampled (for
+    streaming); on_episode_end(index, episode) as each ends (CANCELLED when the source cancelled
+    it). Both run on the loop's thread and must not block.
+    """
     start_time = time.perf_counter()
     state = self.init_program()()
-    waiting = collections.deque(enumerate(specs))
     slots: list[tuple[int, ep.EpisodeBuffer] | None] = [None] * self.num_slots
     pending: dict[int, tuple[list[int], bool]] = {}       # slot -> (tokens to append, new episode)
     in_env: dict[int, cf.Future] = {}
     to_env: list[int] = []          # slots whose turn ended, not yet handed to a worker
     decoding: set[int] = set()
     held_chunks = 0                 # decode chunks run while `pending` waited
-    results: dict[int, ep.Episode] = {}
     key_data = np.zeros((self.num_slots, 2), np.uint32)
+    sampling = np.zeros((self.num_slots, 2), np.float32)     # per slot: temperature, top_p
+    cancelling: set[int] = set()    # cancelled slots still in their environment step
 
     def collect_env_steps() -> None:
       for slot, future in list(in_env.items()):
         if future.done():
           del in_env[slot]
-          self._apply_step(slot, future.result(), slots, pending, end)
+          if slot in cancelling:
+            cancelling.discard(slot)
+            end(slot, ep.CANCELLED)
+          else:
+            self._apply_step(slot, future.result(), slots, pending, end)
 
     def end(slot: int, reason: str) -> None:
       index, buf = slots[slot]
-      results[index] = buf.finish(reason)
       slots[slot] = None
+      if reason == ep.CANCELLED and isinstance(source, QueueSource):
+        source.forget(index)
       if on_episode_end is not None:
-        on_episode_end(index, results[index])
+        on_episode_end(index, buf.finish(reason))
 
-    while waiting or any(s is not None for s in slots):
+    def drop_cancelled() -> None:
+      cancelled = source.cancelled()
+      for slot, occupant in enumerate(slots):
+        if occupant is None or occupant[0] not in cancelled or slot in cancelling:
+          continue
+        decoding.discard(slot)        # the device row decodes on unseen until a new episode
+        pending.pop(slot, None)       # resets it; nothing reads it meanwhile
+        if slot in to_env:
+          to_env.remove(slot)
+        if slot in in_env:            # its environment step finishes first (collect ends it)
+          cancelling.add(slot)
+        else:
+          end(slot, ep.CANCELLED)
+
+    while not source.exhausted() or any(s is not None for s in slots):
+      drop_cancelled()
       for slot in range(self.num_slots):                      # 1. fill free slots
-        if slots[slot] is None and waiting:
-          index, spec = waiting.popleft()
-          rendered = self.chat.render(spec.messages, tools=spec.tools, add_generation_prompt=True)
-          buf = ep.EpisodeBuffer(spec=spec, tokens=[], loss_mask=[], logprobs=[])
-          buf.add_context(rendered.ids)
-          slots[slot] = (index, buf)
-          key_data[slot] = slot_key_data(seed, np.asarray([spec.stream_id]))[0]
-          if len(rendered.ids) >= self.sampler.cache_len:
-            end(slot, ep.CONTEXT_FULL)
-            continue
-          pending[slot] = (rendered.ids, True)
+        if slots[slot] is not None:
+          continue
+        item = source.take()
+        if item is None:
+          break
+        index, spec = item
+        rendered = self.chat.render(spec.messages, tools=spec.tools, add_generation_prompt=True)
+        buf = ep.EpisodeBuffer(spec=spec, tokens=[], loss_mask=[], logprobs=[])
+        buf.add_context(rendered.ids)
+        slots[slot] = (index, buf)
+        key_data[slot] = slot_key_data(seed, np.asarray([spec.stream_id]))[0]
+        sampling[slot] = (self.temperature if spec.temperature is None else spec.temperature,
+                          self.top_p if spec.top_p is None else spec.top_p)
+        if len(rendered.ids) >= self.sampler.cache_len:
+          end(slot, ep.CONTEXT_FULL)
+          continue
+        pending[slot] = (rendered.ids, True)
+      if all(s is None for s in slots):                         # idle: wait for work
+        source.wait()
+        continue
 
       collect_env_steps()                                       # 4b. collect environment steps
 
@@ -188,7 +237,7 @@ class RolloutEngine:
       batch_up = bool(decoding) and held_chunks == 0 and 4 * len(pending) < len(decoding)
       if pending and device_free and not batch_up:              # 2. one batched extend
         t0 = time.perf_counter()
-        state = self._extend(state, pending, slots, key_data)
+        state = self._extend(state, pending, slots, key_data, sampling)
         jax.block_until_ready(state.active)
         self.stats.extend_s += time.perf_counter() - t0
         self.stats.extends += 1
@@ -208,9 +257,12 @@ class RolloutEngine:
         self.stats.decode_steps += int(valid.any(axis=0).sum())
         held_chunks += bool(pending)
         for slot in sorted(decoding):
-          _, buf = slots[slot]
+          index, buf = slots[slot]
           n = int(valid[slot].sum())
-          buf.add_sampled(toks[slot][valid[slot]].tolist(), lps[slot][valid[slot]].tolist())
+          new_ids = toks[slot][valid[slot]].tolist()
+          buf.add_sampled(new_ids, lps[slot][valid[slot]].tolist())
+          if on_tokens is not None and n:
+            on_tokens(index, new_ids)
           self.stats.sampled_tokens += n
           buf.cached += n
           if active[slot]:
@@ -237,7 +289,6 @@ class RolloutEngine:
                 return_when=cf.FIRST_COMPLETED if self.overlap else cf.ALL_COMPLETED)
         self.stats.env_wait_s += time.perf_counter() - t0
     self.stats.wall_s += time.perf_counter() - start_time
-    return [results[i] for i in range(len(specs))]
 
   def _decode_chunk(self, state, decoding: set[int], window: int):
     """One decode chunk; returns (state, tokens, logprobs, valid), each [num_slots, chunk_steps]
@@ -345,7 +396,7 @@ class RolloutEngine:
           count += 1
     return count
 
-  def _extend(self, state, pending, slots, key_data):
+  def _extend(self, state, pending, slots, key_data, sampling):
     """The batched extends of the pending rows (one, or one per length group; see the class
     docstring). New episodes whose prompt another pending row also starts with (a GRPO group)
     copy that row's prefill instead of computing it again."""
@@ -371,7 +422,7 @@ class RolloutEngine:
         computes[tuple(ids)] = slot
     for group in self._length_groups([len(pending[slot][0]) for slot in computed]):
       rows = [computed[i] for i in group]
-      state = self._extend_rows(state, rows, pending, slots, max_new, key_data)
+      state = self._extend_rows(state, rows, pending, slots, max_new, key_data, sampling)
     if copies:
       window = self._window_bucket(max(slots[slot][1].cached for slot, _ in copies))
       b = self._row_bucket(len(copies))
@@ -379,11 +430,12 @@ class RolloutEngine:
       src = np.zeros((b,), np.int32)
       for i, (slot, source) in enumerate(copies):
         dst[i], src[i] = slot, source
-      state = self.copy_program(b, window)(state, src, dst, self._settings(dst, max_new, key_data))
+      state = self.copy_program(b, window)(state, src, dst,
+                                           self._settings(dst, max_new, key_data, sampling))
       self.stats.shared_prefills += len(copies)
     return state
 
-  def _extend_rows(self, state, rows, pending, slots, max_new, key_data):
+  def _extend_rows(self, state, rows, pending, slots, max_new, key_data, sampling):
     """One extend program call for `rows` (slots with pending tokens)."""
     S = self.sampler.cache_len
     window = self._window_bucket(max(slots[r][1].cached for r in rows))    # lengths after
@@ -400,7 +452,8 @@ class RolloutEngine:
     self.stats.extend_tokens += int(num_new.sum())
     self.stats.extend_token_rows += b * T
     return self.extend_program(b, T, window)(self.sampler.params, state, row_ids, tokens, num_new,
-                                             reset, self._settings(row_ids, max_new, key_data))
+                                             reset, self._settings(row_ids, max_new, key_data,
+                                                                   sampling))
 
   def _length_groups(self, lengths: Sequence[int]) -> list[list[int]]:
     """Splits rows (their pending token counts) into extends of similar length: the partition of
@@ -424,11 +477,17 @@ class RolloutEngine:
       j = cut[j]
     return groups[::-1]
 
-  def _settings(self, row_ids: np.ndarray, max_new: dict[int, int], key_data: np.ndarray):
-    """Per-row sampling settings of extend/copy rows (row id num_slots = padding)."""
+  def _settings(self, row_ids: np.ndarray, max_new: dict[int, int], key_data: np.ndarray,
+                sampling: np.ndarray | None = None):
+    """Per-row sampling settings of extend/copy rows (row id num_slots = padding); `sampling`:
+    each slot's (temperature, top_p), default the engine's."""
     b = len(row_ids)
-    return dict(key_data=key_data[np.minimum(row_ids, self.num_slots - 1)],
-                temperature=np.full((b,), self.temperature, np.float32),
-                top_p=np.full((b,), self.top_p, np.float32),
+    rows = np.minimum(row_ids, self.num_slots - 1)
+    if sampling is None:
+      sampling = np.tile(np.asarray([self.temperature, self.top_p], np.float32),
+                         (self.num_slots, 1))
+    return dict(key_data=key_data[rows],
+                temperature=sampling[rows, 0].astype(np.float32),
+                top_p=sampling[rows, 1].astype(np.float32),
                 max_new=np.asarray([max_new.get(int(r), 0) for r in row_ids], np.int32),
                 stop_ids=np.broadcast_to(self._stop, (b, len(self._stop))).copy())

@@ -10,6 +10,7 @@ from selfchallenge_jax.envs.base import Environment
 # Why an episode ended.
 ENV_DONE, MAX_TURNS, MAX_TOKENS, CONTEXT_FULL = "env_done", "max_turns", "max_tokens", "context_full"
 ENV_ERROR = "env_error"      # the environment raised; the reason carries the exception
+CANCELLED = "cancelled"      # the episode source cancelled it (a served request went away)
 
 
 @dataclasses.dataclass
@@ -20,6 +21,8 @@ class EpisodeSpec:
   stream_id: int = 0                     # selects the episode's random stream (with the seed)
   max_turn_tokens: int | None = None     # per-episode turn budget (default: the engine's)
   tag: Any = None                        # caller's data, returned untouched (task id, group, ...)
+  temperature: float | None = None       # sampling settings of this episode (None: the engine's)
+  top_p: float | None = None
 
 
 @dataclasses.dataclass
