@@ -177,3 +177,19 @@ def write_gguf(path, config=TINY, params=None, *, types=all_f32, arch="llama", s
   w.write_tensors_to_file()
   w.close()
   return expected
+
+
+def tiny_chat_gguf(path):
+  """A tiny Llama with a byte-level BPE tokenizer (trained on our demos) and SmolLM2's ChatML
+  template, as a GGUF file: what `init=gguf:` and `launch.evaluate` read in the tests."""
+  from byte_bpe_files import SMOLLM2_TEMPLATE, train_byte_bpe
+  from selfchallenge_jax.pipeline import demos as demo_lib
+  chats = (demo_lib.executor_demos(["calculation", "web_browsing"], 2, 1)
+           + demo_lib.challenger_demos(["calculation", "web_browsing"], 1, 1))
+  tokenizer = train_byte_bpe(vocab_size=1024, texts=demo_lib.corpus_text(chats, "signatures"))
+  config = LlamaConfig(vocab_size=tokenizer.get_vocab_size(), d_model=64, num_layers=2,
+                       num_heads=4, num_kv_heads=2, mlp_dim=128, max_seq_len=4096,
+                       tie_embeddings=True, bos_id=1, eos_id=2)
+  write_gguf(str(path), config, tiny_params(config), types=all_f32, tokenizer=tokenizer,
+             chat_template=SMOLLM2_TEMPLATE)
+  return config

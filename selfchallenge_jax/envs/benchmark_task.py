@@ -18,6 +18,9 @@ class BenchmarkTask:
   instruction: str                           # what the user asks (tau-bench: the user's instruction)
   # Calculation / web browsing: the final answer is compared with expected_answer.
   expected_answer: str | None = None
+  # The expected value as the benchmark file typed it (int, float, list, str...), when loaded from
+  # one: M3ToolEval's own answer check depends on the type (scoring.py, answer_check="m3tooleval").
+  expected_value: Any = None
   # Retail / airline (tau-bench layout): the gold actions and outputs the reward compares against.
   gold_actions: tuple[dict[str, Any], ...] = ()     # ({"name": tool, "arguments": {...}}, ...)
   required_outputs: tuple[str, ...] = ()

@@ -2,8 +2,9 @@
 
     score_episode(task, episode) -> 1.0 | 0.0
 
-- calculation / web browsing (the task has an expected answer): M3ToolEval's answer check,
-  `answer_matches(episode.answer, task.expected_answer)`; no answer scores 0;
+- calculation / web browsing (the task has an expected answer): the final answer against it,
+  `answer_matches` (strict, the default) or M3ToolEval's own check with its faults
+  (`answer_check="m3tooleval"`, see answer_match.py); no answer scores 0;
 - retail / airline (tau-bench tasks): tau-bench's reward on the episode's final database and the
   messages the agent sent the user (its `respond` actions): gold-database hash equality and every
   required output said.
@@ -21,7 +22,7 @@ from typing import Any, Protocol
 
 from selfchallenge_jax import envs
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
-from selfchallenge_jax.envs.calculation.answer_match import answer_matches
+from selfchallenge_jax.envs.calculation.answer_match import answer_check as answer_check_fn
 from selfchallenge_jax.envs.tau_common import TauEnvironment
 from selfchallenge_jax.envs.tau_reward import TauReward, respond_messages, tau_reward_from_state
 
@@ -32,12 +33,16 @@ class ScoredEpisode(Protocol):
   actions: list[dict[str, Any]]
 
 
-def score_episode(task: BenchmarkTask, episode: ScoredEpisode) -> float:
+def score_episode(task: BenchmarkTask, episode: ScoredEpisode, answer_check: str = "strict"
+                  ) -> float:
   """1.0 if the episode solves the task, else 0.0."""
   if task.expected_answer is not None:
+    matches = answer_check_fn(answer_check)
     if episode.answer is None:
       return 0.0
-    return 1.0 if answer_matches(episode.answer, task.expected_answer) else 0.0
+    typed = answer_check != "strict" and task.expected_value is not None
+    return 1.0 if matches(episode.answer, task.expected_value if typed else task.expected_answer
+                          ) else 0.0
   return tau_score(task, episode).reward
 
 

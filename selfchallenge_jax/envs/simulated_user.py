@@ -6,16 +6,14 @@ to the agent; it ends the conversation by including `STOP_MARKER` in a reply.
 - `ScriptedUser`: deterministic, no model. Opens with the request, reveals the instruction's facts
   (email, name, zip, ids, payment method) when the agent asks for them, confirms when asked to,
   and stops when its goal is reached or after `max_turns` replies. For tests and the CPU default.
-- `ModelUser`: any callable `conversation -> reply` (the rollout engine's sampler, or
-  `openai_chat_fn` for an OpenAI-compatible endpoint) playing the user from a system prompt.
+- `ModelUser`: any callable `conversation -> reply` (e.g. `user_endpoint.EndpointChat`, an
+  OpenAI-compatible endpoint with retries) playing the user from tau-bench's user prompt.
 """
 
 from __future__ import annotations
 
 import abc
-import json
 import re
-import urllib.request
 from typing import Callable
 
 STOP_MARKER = "###STOP###"
@@ -150,18 +148,18 @@ class ScriptedUser(SimulatedUser):
 
 
 # ---- model-backed -----------------------------------------------------------------------------
-USER_SYSTEM_PROMPT = """You are playing a customer talking to a customer-service agent.
+# tau-bench's user-simulator prompt (its LLMUserSimulationEnv), so that a model-played user
+# behaves as in the benchmark's own runs; the stop token is tau-bench's too.
+USER_SYSTEM_PROMPT = """You are a user interacting with an agent.
 
 Instruction: {instruction}
-
 Rules:
-- Write only the customer's next message, one short message at a time.
-- Reveal the information in the instruction only as the agent needs it; do not dump it all at once.
-- Do not invent facts that the instruction does not give; if asked for something you do not know,
-  say you do not know.
-- Follow the instruction's wishes exactly, including what to accept or refuse.
-- When the instruction's goal is fully satisfied, or the agent cannot help further, reply with
-  "{stop}" alone so the conversation ends."""
+- Just generate one line at a time to simulate the user's message.
+- Do not give away all the instruction at once. Only provide the information that is necessary for the current step.
+- Do not hallucinate information that is not provided in the instruction. For example, if the agent asks for the order id but it is not mentioned in the instruction, do not make up an order id, just say you do not remember or have it.
+- If the instruction goal is satisified, generate '{stop}' as a standalone message without anything else to end the conversation.
+- Do not repeat the exact instruction in the conversation. Instead, use your own words to convey the same information.
+- Try to make the conversation as natural as possible, and stick to the personalities in the instruction."""
 
 
 class ModelUser(SimulatedUser):
@@ -206,22 +204,3 @@ def as_user(user: SimulatedUser | ChatFn) -> SimulatedUser:
   if callable(user):
     return ModelUser(user)
   raise TypeError(f"user must be a SimulatedUser or a callable, got {type(user).__name__}")
-
-
-def openai_chat_fn(base_url: str, model: str, api_key: str | None = None,
-                   temperature: float = 0.0, timeout: float = 120.0) -> ChatFn:
-  """A chat callable backed by an OpenAI-compatible /chat/completions endpoint (vLLM, etc.)."""
-  url = base_url.rstrip("/") + "/chat/completions"
-
-  def chat(conversation: Conversation) -> str:
-    body = json.dumps({"model": model, "messages": conversation,
-                       "temperature": temperature}).encode("utf-8")
-    headers = {"Content-Type": "application/json"}
-    if api_key:
-      headers["Authorization"] = f"Bearer {api_key}"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-      payload = json.loads(response.read().decode("utf-8"))
-    return payload["choices"][0]["message"]["content"] or ""
-
-  return chat

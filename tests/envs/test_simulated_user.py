@@ -6,7 +6,8 @@ import threading
 
 from selfchallenge_jax import envs
 from selfchallenge_jax.envs.simulated_user import (STOP_MARKER, ModelUser, ScriptedUser,
-                                                   extract_facts, openai_chat_fn)
+                                                   extract_facts)
+from selfchallenge_jax.envs.user_endpoint import EndpointChat
 
 INSTRUCTION = ("Your name is Olivia Nguyen and your email is olivia4794@example.com. "
                "For #W112, return the Skateboard via paypal_77.")
@@ -72,32 +73,3 @@ def test_model_user_wrapper_and_turn_limit():
   user = ModelUser(lambda conversation: "ok", max_turns=2)
   user.reset("x")
   assert user.step("a") == "ok" and STOP_MARKER in user.step("b")
-
-
-def test_openai_chat_fn_against_a_local_endpoint():
-  received = {}
-
-  class Handler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-      received["path"] = self.path
-      received["auth"] = self.headers.get("Authorization")
-      received["body"] = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-      payload = json.dumps({"choices": [{"message": {"content": "hi from model"}}]}).encode()
-      self.send_response(200)
-      self.send_header("Content-Type", "application/json")
-      self.end_headers()
-      self.wfile.write(payload)
-
-    def log_message(self, *args):
-      pass
-
-  server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-  thread = threading.Thread(target=server.serve_forever, daemon=True)
-  thread.start()
-  try:
-    chat = openai_chat_fn(f"http://127.0.0.1:{server.server_port}/v1", "tiny", api_key="k")
-    assert chat([{"role": "user", "content": "hello"}]) == "hi from model"
-  finally:
-    server.shutdown()
-  assert received["path"] == "/v1/chat/completions" and received["auth"] == "Bearer k"
-  assert received["body"]["model"] == "tiny" and received["body"]["messages"][0]["content"] == "hello"

