@@ -12,7 +12,7 @@ LAYERS = [
     {"model", "tasks"},
     {"checkpoint", "distributed", "sampling", "data"},
     {"rl", "rollout"},
-    {"agents", "challenge"},
+    {"agents", "challenge", "serving"},
     {"evaluation"},
     {"train"},
     {"aot"},
