@@ -112,8 +112,10 @@ def _manifest(run_config) -> dict:
 
 
 def _check_resume(out, manifest: dict) -> None:
-  path = out / "evaluation.json"
-  if path.exists():
+  """A journal holding episodes belongs to the settings it was scored with; an empty one (a first
+  run that failed before scoring) takes the new settings."""
+  path, journal = out / "evaluation.json", out / "episodes.jsonl"
+  if path.exists() and journal.exists() and journal.stat().length > 0:
     before = json.loads(path.read_text())
     differ = sorted(k for k in set(before) | set(manifest) if before.get(k) != manifest.get(k))
     if differ:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from selfchallenge_jax import envs
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
 from selfchallenge_jax.envs.calculation.answer_match import answer_check as answer_check_fn
+from selfchallenge_jax.envs.calculation.answer_match import parse_value
 from selfchallenge_jax.envs.tau_common import TauEnvironment
 from selfchallenge_jax.envs.tau_reward import TauReward, respond_messages, tau_reward_from_state
 
@@ -40,9 +41,11 @@ def score_episode(task: BenchmarkTask, episode: ScoredEpisode, answer_check: str
     matches = answer_check_fn(answer_check)
     if episode.answer is None:
       return 0.0
-    typed = answer_check != "strict" and task.expected_value is not None
-    return 1.0 if matches(episode.answer, task.expected_value if typed else task.expected_answer
-                          ) else 0.0
+    expected: Any = task.expected_answer
+    if answer_check != "strict":        # M3ToolEval's check depends on the expected value's type
+      expected = (task.expected_value if task.expected_value is not None
+                  else parse_value(task.expected_answer))
+    return 1.0 if matches(episode.answer, expected) else 0.0
   return tau_score(task, episode).reward
 
 

@@ -50,8 +50,8 @@ class Journal:
           raise ValueError(f"{self.path}:{number} is not an episode record ({e}); move the file "
                            "away to start over") from None
         self.records[key] = record
-      if complete != text:              # the torn last line of a killed run
-        self.path.write_text(complete)
+      if complete != text:              # the torn last line of a killed run: cut in place
+        os.truncate(self.path, len(complete.encode("utf-8")))
     else:
       self.path.parent.mkdir(parents=True, exist_ok=True)
       self.path.write_text("")

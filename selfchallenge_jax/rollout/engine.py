@@ -177,7 +177,7 @@ class RolloutEngine:
     def end(slot: int, reason: str) -> None:
       index, buf = slots[slot]
       slots[slot] = None
-      if reason == ep.CANCELLED and isinstance(source, QueueSource):
+      if isinstance(source, QueueSource):
         source.forget(index)
       if on_episode_end is not None:
         on_episode_end(index, buf.finish(reason))

@@ -46,6 +46,7 @@ class QueueSource:
     self._cond = threading.Condition()
     self._waiting: collections.deque[tuple[int, EpisodeSpec]] = collections.deque()
     self._cancelled: set[int] = set()
+    self._live: set[int] = set()          # submitted and not yet ended
     self._next = 0
     self._closed = False
 
@@ -55,14 +56,17 @@ class QueueSource:
         raise RuntimeError("the episode queue is closed")
       index = self._next
       self._next += 1
+      self._live.add(index)
       self._waiting.append((index, spec))
       self._cond.notify_all()
       return index
 
   def cancel(self, index: int) -> None:
+    """Drops episode `index` if it has not ended (a late cancel is a no-op)."""
     with self._cond:
-      self._cancelled.add(index)
-      self._cond.notify_all()
+      if index in self._live:
+        self._cancelled.add(index)
+        self._cond.notify_all()
 
   def close(self) -> None:
     with self._cond:
@@ -75,6 +79,7 @@ class QueueSource:
         index, spec = self._waiting.popleft()
         if index in self._cancelled:           # cancelled before it started: never runs
           self._cancelled.discard(index)
+          self._live.discard(index)
           continue
         return index, spec
       return None
@@ -84,9 +89,10 @@ class QueueSource:
       return set(self._cancelled)
 
   def forget(self, index: int) -> None:
-    """The engine dropped a cancelled episode: its index need not be remembered."""
+    """The engine ended episode `index` (any reason): nothing about it need be remembered."""
     with self._cond:
       self._cancelled.discard(index)
+      self._live.discard(index)
 
   def exhausted(self) -> bool:
     with self._cond:

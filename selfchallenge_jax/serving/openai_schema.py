@@ -15,6 +15,8 @@ import uuid
 from typing import Any
 
 _ROLES = ("system", "user", "assistant", "tool")
+#: Seeds are random-stream ids; the server numbers unseeded requests from MAX_SEED up.
+MAX_SEED = 1 << 31
 # Accepted and ignored: they do not change what is generated.
 _IGNORED = frozenset({"user", "metadata", "store", "parallel_tool_calls", "stream_options",
                       "logprobs", "service_tier", "frequency_penalty", "presence_penalty"})
@@ -89,8 +91,9 @@ def parse_request(body: Any, *, model: str, max_tokens_limit: int,
     raise ApiError(400, f"max_tokens must be an integer in [1, {max_tokens_limit}]",
                    param="max_tokens")
   seed = body.get("seed")
-  if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-    raise ApiError(400, "seed must be a non-negative integer", param="seed")
+  if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                           or not 0 <= seed < MAX_SEED):
+    raise ApiError(400, f"seed must be an integer in [0, {MAX_SEED})", param="seed")
   stream = body.get("stream", False)
   if not isinstance(stream, bool):
     raise ApiError(400, "stream must be a boolean", param="stream")
@@ -143,8 +146,10 @@ def _check_tool(tool: Any, where: str) -> None:
     raise ApiError(400, f"{where}: a tool is {{'type': 'function', 'function': {{'name': ..., "
                    "'parameters': {...}}}}", param=where)
   parameters = function.get("parameters", {})
-  if not isinstance(parameters, dict):
-    raise ApiError(400, f"{where}: function.parameters must be a JSON schema object", param=where)
+  properties = parameters.get("properties", {}) if isinstance(parameters, dict) else None
+  if not isinstance(properties, dict) or not all(isinstance(v, dict) for v in properties.values()):
+    raise ApiError(400, f"{where}: function.parameters must be a JSON schema object whose "
+                   "properties are schemas", param=where)
 
 
 def _normalise(message: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,7 @@ class _Pending:
   def __init__(self, prompt_tokens: int):
     self.events: queue.Queue = queue.Queue()
     self.prompt_tokens = prompt_tokens
+    self.checked = time.monotonic()     # when the client's connection was last checked
 
 
 class ChatServer:
@@ -57,7 +58,7 @@ class ChatServer:
     self.source = QueueSource()
     self._requests: dict[int, _Pending] = {}
     self._lock = threading.Lock()
-    self._streams = itertools.count(1 << 31)      # stream ids of requests without a seed
+    self._streams = itertools.count(api.MAX_SEED)   # stream ids of requests without a seed
     self._failure: BaseException | None = None
     self.cancelled = 0              # requests whose episode was dropped (their client went away)
     self._loop = threading.Thread(target=self._run_engine, name="engine", daemon=True)
@@ -81,8 +82,10 @@ class ChatServer:
     self._http.server_close()
     self.source.close()
     with self._lock:
-      for index in list(self._requests):
+      for index, pending in self._requests.items():
+        pending.events.put(("error", RuntimeError("the server is shutting down")))
         self.source.cancel(index)
+      self._requests.clear()
     self._loop.join(timeout=60)
 
   def __enter__(self) -> "ChatServer":
@@ -103,6 +106,7 @@ class ChatServer:
         for pending in self._requests.values():
           pending.events.put(("error", e))
         self._requests.clear()
+      self.source.close()
 
   def _tokens(self, index: int, ids: list[int]) -> None:
     with self._lock:
@@ -120,13 +124,10 @@ class ChatServer:
   # ---- requests -------------------------------------------------------------------------------
   def submit(self, request: api.ChatRequest) -> tuple[int, _Pending]:
     """Queues `request` as an episode; ApiError when its prompt does not fit the context."""
-    if self._failure is not None or not self._loop.is_alive():
-      raise api.ApiError(503, f"the model loop is not running ({self._failure})",
-                         kind="server_error")
     try:
       prompt = self.chat.render(request.messages, tools=request.tools or None,
                                 add_generation_prompt=True).ids
-    except (ValueError, KeyError, TypeError) as e:
+    except Exception as e:  # pylint: disable=broad-except   (any template failure is the input's)
       raise api.ApiError(400, f"messages cannot be rendered by the chat template: {e}",
                          param="messages") from None
     cache_len = self.engine.sampler.cache_len
@@ -142,11 +143,17 @@ class ChatServer:
                           top_p=request.top_p)
     pending = _Pending(len(prompt))
     with self._lock:                  # registered before the loop can report on it
+      if self._failure is not None or not self._loop.is_alive():
+        raise api.ApiError(503, f"the model loop is not running ({self._failure})",
+                           kind="server_error")
       index = self.source.submit(spec)
       self._requests[index] = pending
     return index, pending
 
   def cancel(self, index: int) -> None:
+    """Drops request `index` (its client left): no more events, its episode cancelled."""
+    with self._lock:
+      self._requests.pop(index, None)
     self.source.cancel(index)
 
   def reply(self, request: api.ChatRequest, episode: ep.Episode) -> tuple[dict[str, Any], str, int]:
@@ -166,7 +173,8 @@ class ChatServer:
       return None
     action = self.chat.parse_assistant(text)
     names = {t["function"]["name"] for t in request.tools}
-    return action if isinstance(action, ToolCall) and action.name in names else None
+    return action if (isinstance(action, ToolCall) and action.name in names
+                      and isinstance(action.arguments, dict)) else None
 
 
 class _HttpServer(http.server.ThreadingHTTPServer):
@@ -214,6 +222,8 @@ def _handler(server: ChatServer):
         length = int(self.headers.get("Content-Length", ""))
       except ValueError:
         raise api.ApiError(411, "a Content-Length header is required") from None
+      if length < 0:
+        raise api.ApiError(400, "a negative Content-Length")
       if length > MAX_BODY_BYTES:
         raise api.ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
       try:
@@ -221,16 +231,21 @@ def _handler(server: ChatServer):
       except ValueError as e:
         raise api.ApiError(400, f"the request body is not JSON: {e}") from None
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _json(self, status: int, payload: dict[str, Any], close: bool = False) -> None:
       data = json.dumps(payload).encode("utf-8")
       self.send_response(status)
       self.send_header("Content-Type", "application/json")
       self.send_header("Content-Length", str(len(data)))
+      if close:
+        self.send_header("Connection", "close")
+        self.close_connection = True
       self.end_headers()
       self.wfile.write(data)
 
     def _error(self, error: api.ApiError) -> None:
-      self._json(error.status, error.body())
+      # The request's body may be unread: a kept-alive connection would read it as the next
+      # request, so an error ends the connection (clients reconnect).
+      self._json(error.status, error.body(), close=True)
 
     def _client_gone(self) -> bool:
       try:
@@ -240,14 +255,19 @@ def _handler(server: ChatServer):
         return True
 
     def _next_event(self, index: int, pending: _Pending) -> tuple[str, Any] | None:
-      """The loop's next event for this request; None (episode cancelled) once the client left."""
+      """The loop's next event for this request; None (episode cancelled) once the client left.
+      The client is checked every _POLL_S whether or not events arrive meanwhile."""
       while True:
-        try:
-          return pending.events.get(timeout=_POLL_S)
-        except queue.Empty:
+        now = time.monotonic()
+        if now - pending.checked >= _POLL_S:
+          pending.checked = now
           if self._client_gone():
             server.cancel(index)
             return None
+        try:
+          return pending.events.get(timeout=_POLL_S)
+        except queue.Empty:
+          continue
 
     def _complete(self, request: api.ChatRequest, index: int, pending: _Pending) -> None:
       while True:

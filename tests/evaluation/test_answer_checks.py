@@ -22,6 +22,8 @@ RECORDS = [
     {"name": "cryptobotanists_plant_dna_sequencer/e", "instruction": "Counts?",
      "expected_output": {"A": 2, "C": 1}},
     {"name": "message_decoder/f", "instruction": "Decode.", "expected_output": "123"},
+    {"name": "message_decoder/g", "instruction": "Decode.", "expected_output": "[1, 2]"},
+    {"name": "message_decoder/h", "instruction": "Decode.", "expected_output": "12.5"},
 ]
 
 # (task, final answer text) -> (strict verdict, m3tooleval verdict), worked out by hand from each
@@ -45,6 +47,9 @@ TABLE = [
     ("cryptobotanists_plant_dna_sequencer/e", "Answer: {'C': 1, 'A': 2}", True, False),
     ("message_decoder/f", "Answer: 123", True, True),
     ("message_decoder/f", "Answer: 123.0", True, True),           # float("123.0") == int("123")
+    # Typed strings stay strings for M3ToolEval's check (its expected value is a str there).
+    ("message_decoder/g", "Answer: [1,2]", True, True),           # literal_eval, then str()
+    ("message_decoder/h", "Answer: 12", False, False),            # "12.5" is not int()-able
 ]
 
 

@@ -27,6 +27,9 @@ def test_queue_source_skips_episodes_cancelled_before_they_start():
   assert source.cancelled() == {a}
   source.forget(a)
   assert source.cancelled() == set() and not source.exhausted()
+  source.forget(c)                            # c ended normally: a late cancel is a no-op
+  source.cancel(c)
+  assert source.cancelled() == set()
 
 
 def test_queue_source_wait_wakes_on_submit_and_close():

@@ -169,6 +169,10 @@ def test_streaming_text_and_tool_call(client):
     ({"max_tokens": 10_000}, 400, "max_tokens"),
     ({"n": 2}, 400, "n"),
     ({"temperature": 5}, 400, "temperature"),
+    ({"seed": 1 << 64}, 400, "seed"),
+    ({"tools": [{"type": "function", "function": {
+        "name": "f", "parameters": {"type": "object", "properties": {"x": "string"}}}}]},
+     400, "tools[0]"),
 ])
 def test_bad_requests_get_openai_style_errors(client, kwargs, status, param):
   request = {"model": "tiny", "messages": QUESTION, **kwargs}
@@ -196,3 +200,18 @@ def test_a_stream_cancelled_mid_way_frees_its_slot(server, client):
   r = client.chat.completions.create(model="tiny", messages=QUESTION, tools=TOOLS, temperature=0)
   assert r.choices[0].finish_reason == "tool_calls"
   assert server.engine.stats.sampled_tokens - before < 64 + 2 * 20
+
+
+def test_a_kept_alive_connection_survives_an_error(server):
+  """An error answered before the body was read must not leave that body on the connection."""
+  import http.client
+  import json
+  host, port = server.url.split("//")[1].split("/")[0].split(":")
+  conn = http.client.HTTPConnection(host, int(port), timeout=60)
+  body = json.dumps({"model": "tiny", "messages": QUESTION})
+  conn.request("POST", "/v1/completions", body, {"Content-Type": "application/json"})
+  first = conn.getresponse()
+  assert first.status == 404 and json.loads(first.read())["error"]["message"]
+  conn.request("GET", "/v1/models")             # reconnects if the server closed: still valid
+  second = conn.getresponse()
+  assert second.status == 200 and json.loads(second.read())["data"][0]["id"] == "tiny"

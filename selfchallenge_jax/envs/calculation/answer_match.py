@@ -105,11 +105,9 @@ def m3tooleval_answer_matches(response: str, expected: Any) -> bool:
      lacks an `or` and always raises, so it never decides anything: "(1, 2)" never matches [1, 2];
   3. `str(answer) == str(expected)` (answer as parsed in step 2 where it parsed) -> correct.
 
-  `expected` is the typed value (a str holding a Python literal is parsed first, as tasks store
-  expected values as their str).
+  `expected` is the typed value as the benchmark file holds it (a str stays a str); scoring.py
+  passes `parse_value(expected_answer)` for tasks that carry only the str form.
   """
-  if isinstance(expected, str):
-    expected = parse_value(expected)
   answer: Any = extract_answer(response)
   try:
     if answer == expected or _m3_convert(answer) == _m3_convert(expected):
