@@ -84,7 +84,9 @@ def main(argv):
   server.start()
   print(f"[serve] {FLAGS.model_name} at {server.url} (Ctrl-C stops)", flush=True)
   try:
-    stop.wait()
+    while not stop.wait(1.0):
+      if server.failure is not None:          # the loop ends before close() only on failure
+        raise SystemExit(f"launch.serve: error: the model loop failed: {server.failure}")
   finally:
     logging.info("shutting down")
     server.close()

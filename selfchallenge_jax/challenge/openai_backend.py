@@ -5,20 +5,19 @@
 Each request is one conversation: POST {base_url}/chat/completions with the messages so far and the
 environment's tools; returned `tool_calls` run against the ChallengerEnv (results go back as "tool"
 messages); returned content is a message (to the simulated user, or the final task, which ends the
-episode). Standard library only (urllib). Transport or protocol failures end that episode with
-end_reason "backend_error: ..." and no text: counted, never raised.
+episode). Requests go through envs/user_endpoint.EndpointChat (retries with backoff on dropped
+connections, 429 and 5xx). Failures that outlast the retries, and malformed replies, end that
+episode with end_reason "backend_error: ..." and no text: counted, never raised.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import Any, Sequence
 
 from selfchallenge_jax.challenge.backends import ChallengeRequest, ChallengerOutput, finish
 from selfchallenge_jax.challenge.challenger_env import ChallengerEnv, make_challenger_env
 from selfchallenge_jax.challenge.prompts import challenger_messages
+from selfchallenge_jax.envs.user_endpoint import EndpointChat
 from selfchallenge_jax.rollout import episode as ep
 
 BACKEND_ERROR = "backend_error"
@@ -28,12 +27,12 @@ class OpenAIChallengerBackend:
 
   def __init__(self, base_url: str, model: str, *, api_key: str | None = None,
                temperature: float = 1.0, max_tokens: int = 1024, max_turns: int = 8,
-               timeout_s: float = 120.0, include_policy: bool = True,
+               timeout_s: float = 120.0, max_retries: int = 3, include_policy: bool = True,
                name: str = "openai") -> None:
-    self.url = base_url.rstrip("/") + "/chat/completions"
-    self.model, self.api_key = model, api_key
-    self.temperature, self.max_tokens, self.max_turns = temperature, max_tokens, max_turns
-    self.timeout_s, self.include_policy, self.name = timeout_s, include_policy, name
+    self.endpoint = EndpointChat(base_url, model, api_key=api_key, temperature=temperature,
+                                 timeout_s=timeout_s, max_retries=max_retries,
+                                 max_tokens=max_tokens)
+    self.max_turns, self.include_policy, self.name = max_turns, include_policy, name
 
   def generate(self, requests: Sequence[ChallengeRequest], seed: int) -> list[ChallengerOutput]:
     return [self._episode(request, seed) for request in requests]
@@ -55,19 +54,7 @@ class OpenAIChallengerBackend:
 
   def _complete(self, messages: list[dict[str, Any]], env: ChallengerEnv,
                 seed: int) -> dict[str, Any]:
-    body = {"model": self.model, "messages": messages, "tools": env.tools,
-            "temperature": self.temperature, "max_tokens": self.max_tokens, "seed": seed}
-    headers = {"Content-Type": "application/json"}
-    if self.api_key:
-      headers["Authorization"] = f"Bearer {self.api_key}"
-    request = urllib.request.Request(self.url, data=json.dumps(body).encode("utf-8"),
-                                     headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-      payload = json.loads(response.read().decode("utf-8"))
-    message = payload["choices"][0]["message"]
-    if not isinstance(message, dict):
-      raise TypeError(f"choices[0].message is {type(message).__name__}, not an object")
-    return message
+    return self.endpoint.complete(messages, tools=env.tools, seed=seed)
 
   def _step(self, message: dict[str, Any], messages: list[dict[str, Any]],
             env: ChallengerEnv) -> bool:

@@ -1,4 +1,5 @@
-"""A simulated user's model behind an OpenAI-compatible endpoint, built to survive a flaky server.
+"""A model behind an OpenAI-compatible endpoint (a simulated user's, or an endpoint challenger's),
+built to survive a flaky server.
 
     chat = EndpointChat("http://127.0.0.1:8000/v1", "gpt-4o", temperature=0.0)
     chat.check_reachable()                     # one clear error now, not one per episode later
@@ -72,10 +73,16 @@ class EndpointChat:
       raise UserEndpointError(f"user endpoint {self.base_url} is unreachable: {reason}") from None
 
   def __call__(self, conversation: Conversation) -> str:
+    """The reply's text (a simulated user's next message)."""
+    return self.complete(conversation).get("content") or ""
+
+  def complete(self, conversation: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    """The endpoint's assistant message (content and any tool_calls) for `conversation`;
+    `fields` join the request body (tools, seed, ...)."""
     body: dict[str, Any] = {"model": self.model, "messages": conversation,
-                            "temperature": self.temperature}
+                            "temperature": self.temperature, **fields}
     if self.max_tokens is not None:
-      body["max_tokens"] = self.max_tokens
+      body.setdefault("max_tokens", self.max_tokens)
     data = json.dumps(body).encode("utf-8")
     with self._lock:
       self.calls += 1
@@ -99,19 +106,21 @@ class EndpointChat:
               else ""}
     with self._lock:
       self.gave_up.append(record)
-    raise UserEndpointError(f"user endpoint {self.base_url} gave no reply after {attempt + 1} "
+    raise UserEndpointError(f"endpoint {self.base_url} gave no reply after {attempt + 1} "
                             f"attempts: {error}")
 
-  def _post(self, data: bytes) -> str:
+  def _post(self, data: bytes) -> dict[str, Any]:
     request = urllib.request.Request(self.base_url + "/chat/completions", data=data,
                                      headers=self._headers(), method="POST")
     with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
       payload = json.loads(response.read().decode("utf-8"))
     try:
-      content = payload["choices"][0]["message"]["content"]
+      message = payload["choices"][0]["message"]
     except (KeyError, IndexError, TypeError):
       raise ValueError(f"not a chat completion: {str(payload)[:200]}") from None
-    return content or ""
+    if not isinstance(message, dict):
+      raise ValueError(f"choices[0].message is {type(message).__name__}, not an object")
+    return message
 
   def stats(self) -> dict[str, Any]:
     with self._lock:

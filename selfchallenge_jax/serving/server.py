@@ -71,6 +71,13 @@ class ChatServer:
     host, port = self._http.server_address[:2]
     return f"http://{host}:{port}/v1"
 
+  @property
+  def failure(self) -> BaseException | None:
+    """Why the model loop stopped, or None while it runs."""
+    if self._failure is None and self._loop.ident is not None and not self._loop.is_alive():
+      return RuntimeError("the model loop ended")
+    return self._failure
+
   def start(self) -> "ChatServer":
     self._loop.start()
     self._http_thread.start()
