@@ -15,7 +15,6 @@ With overlap=False the engine is the turn-barrier baseline: every slot waits for
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures as cf
 import dataclasses
 import time
@@ -177,8 +176,7 @@ class RolloutEngine:
     def end(slot: int, reason: str) -> None:
       index, buf = slots[slot]
       slots[slot] = None
-      if isinstance(source, QueueSource):
-        source.forget(index)
+      source.forget(index)
       if on_episode_end is not None:
         on_episode_end(index, buf.finish(reason))
 

@@ -3,8 +3,8 @@ that callers add to while the engine runs (serving: a request joins the running 
 decode chunk, and may be cancelled).
 
 The engine's loop asks `take()` for an episode whenever a slot is free, `cancelled()` which of the
-running ones to drop, and, when it has nothing to do, `wait()`s; it stops once `exhausted()` and
-every slot is empty.
+running ones to drop, tells it `forget(index)` as each ends, and, when it has nothing to do,
+`wait()`s; it stops once `exhausted()` and every slot is empty.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ class ListSource:
 
   def cancelled(self) -> set[int]:
     return set()
+
+  def forget(self, index: int) -> None:
+    """Nothing is remembered about an ended episode."""
 
   def exhausted(self) -> bool:
     return not self._waiting
