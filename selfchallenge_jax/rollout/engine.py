@@ -28,8 +28,9 @@ from selfchallenge_jax.sampling import programs as sampling_programs
 from selfchallenge_jax.sharding.program import Program, ProgramTable
 from selfchallenge_jax.rollout import episode as ep
 from selfchallenge_jax.rollout.episode_source import ListSource, QueueSource
+from selfchallenge_jax.rollout.extend_shapes import MIN_EXTEND_ROWS, ExtendShapes
 from selfchallenge_jax.sampling import decode as dec
-from selfchallenge_jax.sampling.sampler import Sampler, prompt_bucket, slot_key_data
+from selfchallenge_jax.sampling.sampler import Sampler, slot_key_data
 from selfchallenge_jax.tokenizer.chat_base import ChatFormat
 from selfchallenge_jax.tokenizer.tool_calls import ToolCall
 
@@ -62,16 +63,10 @@ class _StepResult:
   reason: str | None
 
 
-MIN_EXTEND_ROWS = 8
-
-
 class RolloutEngine:
   """min_extend_rows / extend_overhead_tokens say what an extend costs, so the engine can pick its
-  shapes. An extend of b rows x T tokens computes b * T token-rows (padding included) and reads
-  every weight once. On an accelerator the weight read dominates small extends: keep the default
-  (rows >= 8, overhead < 0 = every pending row in one extend). On CPU compute is b * T: use
-  min_extend_rows=1 and a small overhead (in token-rows), and the pending rows are split into
-  extends of similar lengths (a 500-token prompt no longer pads ten 60-token observations to 512).
+  shapes (extend_shapes.py: keep the defaults on an accelerator; on CPU min_extend_rows=1 and a
+  small overhead split the pending rows into extends of similar lengths).
   compact_decode: a decode chunk runs on the decoding slots only (in a row bucket), not on all
   num_slots; worth it where a step's cost grows with its rows (CPU; the KV reads anywhere).
   """
@@ -88,9 +83,8 @@ class RolloutEngine:
     self.max_turns, self.max_turn_tokens = max_turns, max_turn_tokens
     self.max_episode_tokens, self.chunk_steps = max_episode_tokens, chunk_steps
     self.temperature, self.top_p, self.overlap = temperature, top_p, overlap
-    if min_extend_rows < 1:
-      raise ValueError(f"min_extend_rows must be >= 1, got {min_extend_rows}")
-    self.min_extend_rows, self.extend_overhead_tokens = min_extend_rows, extend_overhead_tokens
+    self.shapes = ExtendShapes(num_slots, sampler.cache_len, min_extend_rows,
+                               extend_overhead_tokens)
     self.compact_decode = compact_decode
     self.stats = EngineStats()
     self._pool = cf.ThreadPoolExecutor(max_workers=env_threads, thread_name_prefix="env")
@@ -248,7 +242,7 @@ class RolloutEngine:
         t0 = time.perf_counter()
         # The chunk reads only the cache window its slots' contexts can reach (a bounded set
         # of buckets, like the extends'), not the whole cache.
-        window = self._window_bucket(max(slots[i][1].cached for i in decoding) + self.chunk_steps)
+        window = self.shapes.window_bucket(max(slots[i][1].cached for i in decoding) + self.chunk_steps)
         state, toks, lps, valid = self._decode_chunk(state, decoding, window)
         active, finish = np.asarray(state.active), np.asarray(state.finish)
         self.stats.decode_s += time.perf_counter() - t0
@@ -291,7 +285,7 @@ class RolloutEngine:
   def _decode_chunk(self, state, decoding: set[int], window: int):
     """One decode chunk; returns (state, tokens, logprobs, valid), each [num_slots, chunk_steps]
     on the host. Compact: only the decoding slots' rows run, scattered back to their slots."""
-    b = self._row_bucket(len(decoding))
+    b = self.shapes.row_bucket(len(decoding))
     if not self.compact_decode or b >= self.num_slots:
       state, toks, lps, valid = self.sampler.decode_program(
           self.num_slots, self.chunk_steps, window if window < self.sampler.cache_len else None)(
@@ -346,28 +340,13 @@ class RolloutEngine:
     # per-turn budget) was never fed to the cache: it leads the extend.
     return _StepResult([turn[-1]] + self.chat.continue_after_turn(message), None)
 
-  # Extend programs are keyed by (row bucket, token bucket, window bucket): rows are powers of two
-  # from min_extend_rows up to num_slots, tokens are prompt buckets, and the window (the cache
-  # positions the extend reads and writes) is a prompt bucket of the rows' longest context, at
-  # least a quarter of the cache, so a run compiles a bounded number of programs.
-  def _row_bucket(self, n: int) -> int:
-    b = self.min_extend_rows
-    while b < n:
-      b *= 2
-    return min(b, self.num_slots)
-
-  def _window_bucket(self, context: int) -> int:
-    S = self.sampler.cache_len
-    return prompt_bucket(max(context, S // 4), S)
-
   def precompile(self, extend_lengths: Sequence[int]) -> int:
     """Compiles every extend program a run with appends of these lengths can use (all row and
     window buckets), every prefill-copy program and the decode chunk of every window, so no
     compile lands inside a timed or latency-sensitive run. Returns the number of programs."""
     S = self.sampler.cache_len
-    token_buckets = sorted({prompt_bucket(n, S) for n in extend_lengths})
-    windows = sorted({self._window_bucket(c) for c in range(1, S + 1)})
-    row_buckets = sorted({self._row_bucket(n) for n in range(1, self.num_slots + 1)})
+    token_buckets = sorted({self.shapes.token_bucket(n) for n in extend_lengths})
+    windows, row_buckets = self.shapes.all_windows(), self.shapes.all_row_buckets()
     count = 0
     for b in row_buckets:
       padding = np.full((b,), self.num_slots, np.int32)         # every row dropped
@@ -418,12 +397,12 @@ class RolloutEngine:
       computed.append(slot)
       if new_episode:
         computes[tuple(ids)] = slot
-    for group in self._length_groups([len(pending[slot][0]) for slot in computed]):
+    for group in self.shapes.length_groups([len(pending[slot][0]) for slot in computed]):
       rows = [computed[i] for i in group]
       state = self._extend_rows(state, rows, pending, slots, max_new, key_data, sampling)
     if copies:
-      window = self._window_bucket(max(slots[slot][1].cached for slot, _ in copies))
-      b = self._row_bucket(len(copies))
+      window = self.shapes.window_bucket(max(slots[slot][1].cached for slot, _ in copies))
+      b = self.shapes.row_bucket(len(copies))
       dst = np.full((b,), self.num_slots, np.int32)
       src = np.zeros((b,), np.int32)
       for i, (slot, source) in enumerate(copies):
@@ -435,10 +414,9 @@ class RolloutEngine:
 
   def _extend_rows(self, state, rows, pending, slots, max_new, key_data, sampling):
     """One extend program call for `rows` (slots with pending tokens)."""
-    S = self.sampler.cache_len
-    window = self._window_bucket(max(slots[r][1].cached for r in rows))    # lengths after
-    b = self._row_bucket(len(rows))
-    T = prompt_bucket(max(len(pending[r][0]) for r in rows), S)
+    window = self.shapes.window_bucket(max(slots[r][1].cached for r in rows))    # lengths after
+    b = self.shapes.row_bucket(len(rows))
+    T = self.shapes.token_bucket(max(len(pending[r][0]) for r in rows))
     row_ids = np.full((b,), self.num_slots, np.int32)
     tokens = np.zeros((b, T), np.int32)
     num_new = np.zeros((b,), np.int32)
@@ -452,28 +430,6 @@ class RolloutEngine:
     return self.extend_program(b, T, window)(self.sampler.params, state, row_ids, tokens, num_new,
                                              reset, self._settings(row_ids, max_new, key_data,
                                                                    sampling))
-
-  def _length_groups(self, lengths: Sequence[int]) -> list[list[int]]:
-    """Splits rows (their pending token counts) into extends of similar length: the partition of
-    the rows, sorted by length, into runs that minimises the sum over extends of
-    row_bucket(rows) * token_bucket(longest) + extend_overhead_tokens. Overhead < 0: one extend."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    if self.extend_overhead_tokens < 0 or len(order) <= 1:
-      return [order]
-    S = self.sampler.cache_len
-    best = [0] + [None] * len(order)              # best[j]: cost of the first j rows
-    cut = [0] * (len(order) + 1)
-    for j in range(1, len(order) + 1):
-      T = prompt_bucket(lengths[order[j - 1]], S)     # the run i..j-1 is padded to its longest
-      for i in range(j):
-        cost = best[i] + self._row_bucket(j - i) * T + self.extend_overhead_tokens
-        if best[j] is None or cost < best[j]:
-          best[j], cut[j] = cost, i
-    groups, j = [], len(order)
-    while j > 0:
-      groups.append(order[cut[j]:j])
-      j = cut[j]
-    return groups[::-1]
 
   def _settings(self, row_ids: np.ndarray, max_new: dict[int, int], key_data: np.ndarray,
                 sampling: np.ndarray | None = None):

@@ -172,26 +172,7 @@ def test_scheduling_does_not_change_episodes(setup):
   assert runs[0] == runs[1] == runs[2]
 
 
-def test_length_groups_minimise_padded_token_rows(setup):
-  engine = _engine(setup, num_slots=16, min_extend_rows=1, extend_overhead_tokens=32,
-                   cache_len=512)
-  try:
-    # A 500-token prompt beside ten short observations: two extends, not ten rows padded to 512.
-    lengths = [60, 500, 40, 50, 33, 60, 61, 62, 63, 64, 20]
-    groups = engine._length_groups(lengths)
-    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
-    assert [sorted(lengths[i] for i in g)[-1] for g in groups][-1] == 500
-    assert [1] in groups
-    cost = sum(engine._row_bucket(len(g)) * prompt_bucket(max(lengths[i] for i in g), 512)
-               for g in groups)
-    assert cost <= 512 + 16 * 64 < 16 * 512
-    # A large overhead (an accelerator's weight read) keeps one extend; so does the default.
-    engine.extend_overhead_tokens = 10 ** 6
-    assert len(engine._length_groups(lengths)) == 1
-    engine.extend_overhead_tokens = -1
-    assert len(engine._length_groups(lengths)) == 1
-  finally:
-    engine.close()
+def test_bad_min_extend_rows_raises(setup):
   with pytest.raises(ValueError, match="min_extend_rows"):
     _engine(setup, min_extend_rows=0)
 
