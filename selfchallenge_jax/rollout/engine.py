@@ -197,17 +197,18 @@ class RolloutEngine:
         if item is None:
           break
         index, spec = item
-        rendered = self.chat.render(spec.messages, tools=spec.tools, add_generation_prompt=True)
+        prompt = list(spec.prompt_ids) if spec.prompt_ids is not None else self.chat.render(
+            spec.messages, tools=spec.tools, add_generation_prompt=True).ids
         buf = ep.EpisodeBuffer(spec=spec, tokens=[], loss_mask=[], logprobs=[])
-        buf.add_context(rendered.ids)
+        buf.add_context(prompt)
         slots[slot] = (index, buf)
         key_data[slot] = slot_key_data(seed, np.asarray([spec.stream_id]))[0]
         sampling[slot] = (self.temperature if spec.temperature is None else spec.temperature,
                           self.top_p if spec.top_p is None else spec.top_p)
-        if len(rendered.ids) >= self.sampler.cache_len:
+        if len(prompt) >= self.sampler.cache_len:
           end(slot, ep.CONTEXT_FULL)
           continue
-        pending[slot] = (rendered.ids, True)
+        pending[slot] = (prompt, True)
       if all(s is None for s in slots):                         # idle: wait for work
         source.wait()
         continue

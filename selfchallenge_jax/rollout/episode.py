@@ -23,6 +23,9 @@ class EpisodeSpec:
   tag: Any = None                        # caller's data, returned untouched (task id, group, ...)
   temperature: float | None = None       # sampling settings of this episode (None: the engine's)
   top_p: float | None = None
+  # The opening chat already rendered with tools and the generation prompt (a caller that had to
+  # render it to check its length); None: the engine renders `messages`.
+  prompt_ids: Sequence[int] | None = None
 
 
 @dataclasses.dataclass

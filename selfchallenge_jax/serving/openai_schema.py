@@ -195,6 +195,9 @@ def chunk(request_id: str, model: str, delta: dict[str, Any],
                                        "finish_reason": finish_reason}]}
 
 
+def model_object(model: str, created: int) -> dict[str, Any]:
+  return {"id": model, "object": "model", "created": created, "owned_by": "selfchallenge_jax"}
+
+
 def models_list(model: str, created: int) -> dict[str, Any]:
-  return {"object": "list", "data": [{"id": model, "object": "model", "created": created,
-                                      "owned_by": "selfchallenge_jax"}]}
+  return {"object": "list", "data": [model_object(model, created)]}

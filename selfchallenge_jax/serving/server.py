@@ -24,6 +24,7 @@ import select
 import socket
 import threading
 import time
+import urllib.parse
 from typing import Any
 
 from absl import logging
@@ -147,7 +148,7 @@ class ChatServer:
                           stream_id=request.seed if request.seed is not None else next(
                               self._streams),
                           max_turn_tokens=request.max_tokens, temperature=request.temperature,
-                          top_p=request.top_p)
+                          top_p=request.top_p, prompt_ids=prompt)
     pending = _Pending(len(prompt))
     with self._lock:                  # registered before the loop can report on it
       if self._failure is not None or not self._loop.is_alive():
@@ -199,9 +200,17 @@ def _handler(server: ChatServer):
 
     # ---- routes -------------------------------------------------------------------------------
     def do_GET(self) -> None:
-      if self.path.rstrip("/") in ("/v1/models", "/models"):
+      path = self.path.rstrip("/")
+      if path in ("/v1/models", "/models"):
         self._json(200, api.models_list(server.model_name, server.created))
-      elif self.path.rstrip("/") == "/health":
+      elif path.startswith(("/v1/models/", "/models/")):
+        name = urllib.parse.unquote(path.split("/models/", 1)[1])
+        if name != server.model_name:
+          self._error(api.ApiError(404, f"The model '{name}' does not exist", param="model",
+                                   code="model_not_found"))
+        else:
+          self._json(200, api.model_object(server.model_name, server.created))
+      elif path == "/health":
         self._json(200, {"status": "ok"})
       else:
         self._error(api.ApiError(404, f"unknown path {self.path}"))
