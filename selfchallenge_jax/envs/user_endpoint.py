@@ -1,5 +1,5 @@
-"""A model behind an OpenAI-compatible endpoint (a simulated user's, or an endpoint challenger's),
-built to survive a flaky server.
+"""A model behind an OpenAI-compatible endpoint (a simulated user's, an endpoint challenger's, or
+the agent launch.evaluate --agent_url scores), built to survive a flaky server.
 
     chat = EndpointChat("http://127.0.0.1:8000/v1", "gpt-4o", temperature=0.0)
     chat.check_reachable()                     # one clear error now, not one per episode later
@@ -37,9 +37,11 @@ class EndpointChat:
   def __init__(self, base_url: str, model: str, *, api_key: str | None = None,
                temperature: float = 0.0, timeout_s: float = 120.0, max_retries: int = 5,
                backoff_s: float = 0.5, max_backoff_s: float = 30.0,
-               max_tokens: int | None = None) -> None:
+               max_tokens: int | None = None, role: str = "user") -> None:
+    """role: whose endpoint this is ("user", "agent", ...), named in the errors."""
+    self.role = role
     if not base_url.startswith(("http://", "https://")):
-      raise ValueError(f"user endpoint URL must start with http:// or https://, got {base_url!r}")
+      raise ValueError(f"{role} endpoint URL must start with http:// or https://, got {base_url!r}")
     if max_retries < 0 or timeout_s <= 0:
       raise ValueError("max_retries must be >= 0 and timeout_s > 0")
     self.base_url = base_url.rstrip("/")
@@ -65,12 +67,13 @@ class EndpointChat:
         response.read()
     except urllib.error.HTTPError as e:
       if e.code in (401, 403):
-        raise UserEndpointError(f"user endpoint {self.base_url} refused the API key "
+        raise UserEndpointError(f"{self.role} endpoint {self.base_url} refused the API key "
                                 f"(HTTP {e.code})") from None
       # Some servers have no /models: any HTTP answer means the server is up.
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
       reason = getattr(e, "reason", e)
-      raise UserEndpointError(f"user endpoint {self.base_url} is unreachable: {reason}") from None
+      raise UserEndpointError(f"{self.role} endpoint {self.base_url} is unreachable: "
+                              f"{reason}") from None
 
   def __call__(self, conversation: Conversation) -> str:
     """The reply's text (a simulated user's next message)."""
@@ -106,8 +109,8 @@ class EndpointChat:
               else ""}
     with self._lock:
       self.gave_up.append(record)
-    raise UserEndpointError(f"endpoint {self.base_url} gave no reply after {attempt + 1} "
-                            f"attempts: {error}")
+    raise UserEndpointError(f"{self.role} endpoint {self.base_url} gave no reply after "
+                            f"{attempt + 1} attempts: {error}")
 
   def _post(self, data: bytes) -> dict[str, Any]:
     request = urllib.request.Request(self.base_url + "/chat/completions", data=data,

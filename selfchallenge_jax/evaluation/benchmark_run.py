@@ -3,6 +3,9 @@
     journal = Journal(out / "episodes.jsonl")        # reads what an earlier, killed run scored
     summary = run_benchmark(engine, tasks_by_env, num_samples=4, k=4, seed=0, journal=journal)
 
+`engine` is a RolloutEngine (a checkpoint) or an EndpointAgent (a model behind an OpenAI-compatible
+endpoint): both run the same executor specs, and the journal records the same fields.
+
 Each (environment, task, sample) has a fixed random stream (its position in the benchmark), so a
 run that was killed and started again scores only the samples it had not, with the tokens an
 uninterrupted run would have drawn. The summary reports what the benchmarks themselves do:
@@ -27,6 +30,8 @@ from selfchallenge_jax.envs.scoring import score_episode
 from selfchallenge_jax.envs.user_endpoint import UserEndpointError
 from selfchallenge_jax.evaluation.evaluate import episode_record, reason_bucket
 from selfchallenge_jax.evaluation.pass_at_k import mean_pass_at_k, mean_pass_hat_k
+from selfchallenge_jax.rollout.endpoint_agent import EndpointAgent, EndpointEpisode
+from selfchallenge_jax.rollout.endpoint_turns import BACKEND_ERROR
 from selfchallenge_jax.rollout.engine import RolloutEngine
 from selfchallenge_jax.rollout.episode import ENV_ERROR
 
@@ -78,7 +83,7 @@ class EnvSummary:
   pass_at_k: float | None
   pass_hat_k: float | None
   end_reasons: dict[str, int]
-  incomplete_tasks: int          # tasks with a sample not scored (the user endpoint gave up)
+  incomplete_tasks: int          # tasks with a sample not scored (an endpoint gave up)
 
 
 @dataclasses.dataclass
@@ -112,7 +117,7 @@ class BenchmarkSummary:
     note = ""
     if self.unscored:
       tasks = sum(e.incomplete_tasks for e in self.envs.values())
-      note = (f"\n{len(self.unscored)} episodes were not scored (the user endpoint gave up; "
+      note = (f"\n{len(self.unscored)} episodes were not scored (an endpoint gave up; "
               f"{tasks} tasks left out of the table): run the same command again to retry them.\n")
     return (f"{self.benchmark}: percent, {self.num_samples} samples per task, seed {self.seed}, "
             f"answer check {self.answer_check}; environments weigh equally in the average.\n\n"
@@ -123,8 +128,9 @@ def _pct(value: float | None) -> str:
   return "n/a" if value is None else f"{100 * value:.1f}"
 
 
-def run_benchmark(engine: RolloutEngine, tasks_by_env: Mapping[str, Sequence[BenchmarkTask]], *,
-                  benchmark: str, num_samples: int, k: int, seed: int, journal: Journal,
+def run_benchmark(engine: RolloutEngine | EndpointAgent,
+                  tasks_by_env: Mapping[str, Sequence[BenchmarkTask]], *, benchmark: str,
+                  num_samples: int, k: int, seed: int, journal: Journal,
                   answer_check: str = "strict", user_factory: UserFactory | None = None,
                   episodes_per_run: int | None = None,
                   on_episode_end: Callable[[], None] | None = None) -> BenchmarkSummary:
@@ -148,8 +154,7 @@ def run_benchmark(engine: RolloutEngine, tasks_by_env: Mapping[str, Sequence[Ben
         stream_id += 1
   resumed = stream_id - len(work)
   per_run = episodes_per_run or 4 * engine.num_slots
-  decode = engine.chat.tokenizer.decode
-  unscored: list[dict[str, Any]] = []       # episodes the user endpoint gave up on: not journaled
+  unscored: list[dict[str, Any]] = []       # episodes an endpoint gave up on: not journaled
   with concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="reset") as resets:
     for start in range(0, len(work), per_run):
       chunk = work[start:start + per_run]
@@ -172,9 +177,7 @@ def run_benchmark(engine: RolloutEngine, tasks_by_env: Mapping[str, Sequence[Ben
         reward = score_episode(task, episode, answer_check)
         record = episode_record(engine, name, task, sid, episode, reward)
         record["sample"] = sample
-        record["messages"] = messages + [
-            {"role": "assistant", "content": decode(episode.tokens[a:b])}
-            for a, b in episode.turns]
+        record["messages"] = _messages(engine, messages, episode)
         journal.add(record)
   return summarise(journal.records, tasks_by_env, benchmark=benchmark, num_samples=num_samples,
                    k=k, seed=seed, answer_check=answer_check, resumed=resumed,
@@ -190,8 +193,20 @@ def _open(item, user_factory: UserFactory | None):
     return f"{type(e).__name__}: {e}"
 
 
+def _messages(engine, opening: list[dict[str, Any]], episode) -> list[dict[str, Any]]:
+  """The conversation: an endpoint's own messages, or the opening and the decoded turns."""
+  if isinstance(episode, EndpointEpisode):
+    return episode.messages
+  decode = engine.chat.tokenizer.decode
+  return opening + [{"role": "assistant", "content": decode(episode.tokens[a:b])}
+                    for a, b in episode.turns]
+
+
 def _gave_up(end_reason: str) -> bool:
-  return end_reason.startswith(f"{ENV_ERROR}: {UserEndpointError.__name__}")
+  """The user's endpoint (an env error) or the agent's (a backend error) gave no reply: the
+  server's failure, not the agent's, so the episode is retried by the next run, not scored."""
+  return end_reason.startswith((f"{ENV_ERROR}: {UserEndpointError.__name__}",
+                                f"{BACKEND_ERROR}: {UserEndpointError.__name__}"))
 
 
 def _unscored(item, reason: str) -> dict[str, Any]:

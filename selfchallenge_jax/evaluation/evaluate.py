@@ -25,6 +25,7 @@ from selfchallenge_jax.agents.executor import UserFactory, executor_spec
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
 from selfchallenge_jax.evaluation.pass_at_k import mean_pass_at_k
 from selfchallenge_jax.envs.scoring import score_episode
+from selfchallenge_jax.rollout.endpoint_agent import EndpointAgent, EndpointEpisode
 from selfchallenge_jax.rollout.engine import RolloutEngine
 from selfchallenge_jax.rollout.episode import Episode
 
@@ -151,14 +152,28 @@ def _work_items(tasks_by_env: Mapping[str, Sequence[BenchmarkTask]], n: int
         stream_id += 1
 
 
-def episode_record(engine: RolloutEngine, env_name: str, task: BenchmarkTask, stream_id: int,
-                   episode: Episode, reward: float) -> dict[str, Any]:
+def episode_record(engine: RolloutEngine | EndpointAgent, env_name: str, task: BenchmarkTask,
+                   stream_id: int, episode: Episode, reward: float) -> dict[str, Any]:
   """One scored episode as a JSON-able record: what a reader needs to see why it failed."""
   return {"env": env_name, "task_id": task.task_id, "stream_id": stream_id, "reward": reward,
           "end_reason": episode.end_reason, "answer": episode.answer,
           "expected_answer": task.expected_answer, "turns": episode.num_turns,
           "sampled_tokens": sum(episode.loss_mask), "actions": episode.actions,
-          "text": engine.chat.tokenizer.decode(episode.tokens)}
+          "text": episode_text(engine, episode)}
+
+
+def episode_text(engine: RolloutEngine | EndpointAgent, episode: Episode) -> str:
+  """The conversation as text: the exact tokens decoded, or an endpoint's messages (it has no
+  tokens), one `role: content` paragraph each."""
+  if not isinstance(episode, EndpointEpisode):
+    return engine.chat.tokenizer.decode(episode.tokens)
+  parts = []
+  for m in episode.messages:
+    content = m.get("content") or ""
+    if m.get("tool_calls"):
+      content = (content + " " + json.dumps(m["tool_calls"], ensure_ascii=False)).strip()
+    parts.append(f"{m.get('role')}: {content}")
+  return "\n\n".join(parts)
 
 
 def _record(result: TaskResult, task: BenchmarkTask, episode: Episode) -> None:

@@ -9,16 +9,11 @@ writes them exactly, which is what makes a tool-call round trip testable without
 import threading
 import time
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-import optax
 import pytest
 
 openai = pytest.importorskip("openai")
 
-from selfchallenge_jax.model import get_config, init_params  # noqa: E402
-from selfchallenge_jax.model.llama import forward  # noqa: E402
+from selfchallenge_jax.model import get_config  # noqa: E402
 from selfchallenge_jax.rollout.engine import RolloutEngine  # noqa: E402
 from selfchallenge_jax.sampling import Sampler  # noqa: E402
 from selfchallenge_jax.serving.server import ChatServer  # noqa: E402
@@ -27,6 +22,7 @@ from selfchallenge_jax.tokenizer import make_chat_format  # noqa: E402
 from selfchallenge_jax.tokenizer.tool_calls import ToolCall  # noqa: E402
 
 from chat_fixtures import make_chat  # noqa: E402
+from memorise import train_to_memorise  # noqa: E402
 
 TOOLS = [{"type": "function", "function": {
     "name": "add", "description": "Adds two numbers.",
@@ -51,33 +47,7 @@ def _train_to_memorise(chat, config):
                               add_generation_prompt=False))          # no tools: plain text
   rendered.append(chat.render(COUNT + [{"role": "assistant", "content": LONG}],
                               add_generation_prompt=False))
-  n, T = len(rendered), max(len(r.ids) for r in rendered)
-  tokens = np.zeros((n, T), np.int32)
-  weights = np.zeros((n, T), np.float32)          # loss on the assistant's tokens (next-token)
-  real = np.zeros((n, T), bool)
-  for i, r in enumerate(rendered):
-    tokens[i, :len(r.ids)] = r.ids
-    weights[i, :len(r.ids) - 1] = r.role_mask[1:]
-    real[i, :len(r.ids)] = True
-  positions = np.broadcast_to(np.arange(T), (n, T))
-  params = init_params(config, jax.random.key(0))
-  optimizer = optax.adam(5e-3)
-
-  @jax.jit
-  def step(params, opt_state):
-    def loss_fn(p):
-      logits = forward(p, tokens, positions, real, config)
-      nll = -jnp.take_along_axis(jax.nn.log_softmax(logits[:, :-1]), tokens[:, 1:, None], -1)[..., 0]
-      return (nll * weights[:, :-1]).sum() / weights.sum()
-    loss, grads = jax.value_and_grad(loss_fn)(params)
-    updates, opt_state = optimizer.update(grads, opt_state)
-    return optax.apply_updates(params, updates), opt_state, loss
-
-  opt_state = optimizer.init(params)
-  for _ in range(300):
-    params, opt_state, loss = step(params, opt_state)
-  assert float(loss) < 0.02, float(loss)      # greedy decoding then writes the replies
-  return params
+  return train_to_memorise(config, rendered)
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +73,10 @@ def client(server):
 
 def test_models_endpoint_and_localhost_binding(server, client):
   assert [m.id for m in client.models.list().data] == ["tiny"]
+  assert client.models.retrieve("tiny").id == "tiny"
+  with pytest.raises(openai.NotFoundError) as e:
+    client.models.retrieve("gpt-4")
+  assert e.value.body["code"] == "model_not_found"
   assert server.url.startswith("http://127.0.0.1:")
 
 
