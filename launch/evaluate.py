@@ -25,10 +25,13 @@ generated:FAMILY). Writes to --out:
                      appended as episodes are scored: a killed evaluation continues where it
                      stopped, and nothing is scored twice
   summary.json/.md   pass@1, pass@k (M3ToolEval) and pass^k (tau-bench) per environment
---user_backend: who plays the user of retail / airline tasks: `scripted` (ours, no model) or
+--user_backend: who plays the user of retail / airline tasks: `scripted` (ours, no model),
 `endpoint` (--user_url, --user_model: any OpenAI-compatible server, with tau-bench's user prompt and
 stop token; requests retried with backoff; episodes it gives up on are listed in the summary, not
-journaled, and a rerun of the same command retries them). USER_API_KEY is sent as bearer token.
+journaled, and a rerun of the same command retries them; USER_API_KEY is sent as bearer token) or
+`policy` (a checkpoint in this process, the same prompt: --user_checkpoint, default --checkpoint
+itself on its own weights; served on 127.0.0.1 to the users as an endpoint, --user_slots replies
+decoded together, --user_temperature).
 --answer_check: `strict` (ours: numeric / structural matching) or `m3tooleval` (M3ToolEval's own
 check, faults included, for numbers comparable with published ones); see
 envs/calculation/answer_match.py.
@@ -74,9 +77,15 @@ flags.DEFINE_string("web_pages", None, "M3ToolEval web pages (default: web_pages
                     "the task file)")
 flags.DEFINE_string("travel_data", None, "M3ToolEval travel tables as JSON (default: "
                     "travel_data.json beside the task file)")
-flags.DEFINE_enum("user_backend", "scripted", ["scripted", "endpoint"],
-                  "who plays the user of retail / airline tasks: our scripted user, or a model "
-                  "behind an OpenAI-compatible endpoint (tau-bench's user prompt)")
+flags.DEFINE_enum("user_backend", "scripted", ["scripted", "endpoint", "policy"],
+                  "who plays the user of retail / airline tasks: our scripted user, a model "
+                  "behind an OpenAI-compatible endpoint, or a checkpoint run here (policy; "
+                  "tau-bench's user prompt for both models)")
+flags.DEFINE_string("user_checkpoint", None, "user_backend=policy: the checkpoint playing the "
+                    "user (default: --checkpoint, sharing its weights)")
+flags.DEFINE_integer("user_max_tokens", 256, "user_backend=policy: the most tokens of one user "
+                     "reply")
+flags.DEFINE_integer("user_slots", 8, "user_backend=policy: user replies decoded together")
 flags.DEFINE_string("user_url", None, "endpoint base URL, e.g. http://127.0.0.1:8000/v1")
 flags.DEFINE_string("user_model", None, "model name the endpoint serves")
 flags.DEFINE_float("user_temperature", 0.0, "the user model's sampling temperature")
@@ -98,21 +107,49 @@ def _config_file(path: str):
   return module.get_config()
 
 
-def _user_backend():
-  """(user_factory, EndpointChat or None) for --user_backend; the endpoint is checked now."""
-  if FLAGS.user_backend == "scripted":
-    if FLAGS.user_url:
-      raise ValueError("--user_url needs --user_backend=endpoint")
+def _check_user_flags() -> None:
+  if FLAGS.user_url and FLAGS.user_backend != "endpoint":
+    raise ValueError("--user_url needs --user_backend=endpoint")
+  if FLAGS.user_checkpoint and FLAGS.user_backend != "policy":
+    raise ValueError("--user_checkpoint needs --user_backend=policy")
+  if FLAGS.user_backend == "endpoint" and (not FLAGS.user_url or not FLAGS.user_model):
+    raise ValueError("--user_backend=endpoint needs --user_url and --user_model")
+  if FLAGS.user_backend == "policy":
+    if not (FLAGS.user_checkpoint or FLAGS.checkpoint):
+      raise ValueError("--user_backend=policy needs a checkpoint to play the user: "
+                       "--checkpoint or --user_checkpoint")
+    if FLAGS.user_slots < 1 or FLAGS.user_max_tokens < 1:
+      raise ValueError("--user_slots and --user_max_tokens must be >= 1")
+
+
+def _user_backend(endpoint_url: str | None, model: str | None):
+  """(user_factory, EndpointChat or None): users talk to the endpoint (checked now)."""
+  if endpoint_url is None:
     return None, None
   from selfchallenge_jax.envs.simulated_user import ModelUser
   from selfchallenge_jax.envs.user_endpoint import EndpointChat
-  if not FLAGS.user_url or not FLAGS.user_model:
-    raise ValueError("--user_backend=endpoint needs --user_url and --user_model")
-  chat = EndpointChat(FLAGS.user_url, FLAGS.user_model, api_key=os.environ.get("USER_API_KEY"),
+  chat = EndpointChat(endpoint_url, model, api_key=os.environ.get("USER_API_KEY"),
                       temperature=FLAGS.user_temperature, timeout_s=FLAGS.user_timeout_s,
                       max_retries=FLAGS.user_retries)
   chat.check_reachable()
   return (lambda task: ModelUser(chat)), chat
+
+
+def _policy_user_server(engine, mesh, run_config):
+  """user_backend=policy: a ChatServer on 127.0.0.1 (any free port) over the user checkpoint, in
+  this process; the users reach it as an endpoint (retries, stats). The evaluated checkpoint
+  plays the user with its own sampler (no second copy of the weights) unless --user_checkpoint
+  names another."""
+  from selfchallenge_jax.serving.server import ChatServer, serving_engine
+  if FLAGS.user_checkpoint and FLAGS.user_checkpoint != FLAGS.checkpoint:
+    sampler, chat, _, _ = _open_checkpoint(FLAGS.user_checkpoint, mesh, run_config,
+                                           own_chat=True)
+  else:
+    sampler, chat = engine.sampler, engine.chat
+  user_engine = serving_engine(sampler, chat, num_slots=FLAGS.user_slots,
+                               max_tokens=FLAGS.user_max_tokens,
+                               temperature=FLAGS.user_temperature)
+  return ChatServer(user_engine, "policy-user", port=0).start()
 
 
 def _check_agent_flags() -> None:
@@ -141,25 +178,37 @@ def _agent_endpoint():
   return chat
 
 
-def _policy_engine(mesh, run_config):
-  """(RolloutEngine over --checkpoint, the run config, a description of the policy)."""
+def _open_checkpoint(checkpoint: str, mesh, run_config, own_chat: bool = False):
+  """(Sampler, ChatFormat, run config, description) of `checkpoint`; the run config is the given
+  one, else the checkpoint's, else configs/smollm2_cpu.py. own_chat: the chat settings of the
+  checkpoint's own run config where it has them (a model reads its own format)."""
   from selfchallenge_jax.pipeline.checkpoint_source import open_policy
-  from selfchallenge_jax.rollout.engine import RolloutEngine
   from selfchallenge_jax.sampling import Sampler
   from selfchallenge_jax.tokenizer import make_chat_format
 
   with tempfile.TemporaryDirectory() as scratch:     # a pretrained source's tokenizer files
-    policy = open_policy(FLAGS.checkpoint, mesh, scratch)
+    policy = open_policy(checkpoint, mesh, scratch)
   if run_config is None:
     run_config = policy.run_config
   if run_config is None:
     run_config = _config_file(os.path.join(_REPO, "configs", "smollm2_cpu.py"))
+  sampler = Sampler(policy.params, policy.config, cache_len=run_config.sampling.cache_len,
+                    mesh=mesh)
+  chat_cfg = run_config.chat
+  if own_chat and policy.run_config is not None and "chat" in policy.run_config:
+    chat_cfg = policy.run_config.chat
+  chat = make_chat_format(chat_cfg.format, policy.tokenizer, tool_schemas=chat_cfg.tool_schemas)
+  return sampler, chat, run_config, f"policy {policy.description}"
+
+
+def _policy_engine(mesh, run_config):
+  """(RolloutEngine over --checkpoint, the run config, a description of the policy)."""
+  from selfchallenge_jax.rollout.engine import RolloutEngine
+
+  sampler, chat, run_config, description = _open_checkpoint(FLAGS.checkpoint, mesh, run_config)
   options = dict(run_config.sampling)
-  cache_len = options.pop("cache_len")
-  sampler = Sampler(policy.params, policy.config, cache_len=cache_len, mesh=mesh)
-  chat = make_chat_format(run_config.chat.format, policy.tokenizer,
-                          tool_schemas=run_config.chat.tool_schemas)
-  return RolloutEngine(sampler, chat, **options), run_config, f"policy {policy.description}"
+  options.pop("cache_len")
+  return RolloutEngine(sampler, chat, **options), run_config, description
 
 
 def _default_out(benchmark: str) -> str:
@@ -181,6 +230,9 @@ def _manifest(run_config) -> dict:
           "num_tasks": FLAGS.num_tasks, "split": FLAGS.split, "web_pages": FLAGS.web_pages,
           "travel_data": FLAGS.travel_data, "user_backend": FLAGS.user_backend,
           "user_url": FLAGS.user_url, "user_model": FLAGS.user_model,
+          "user_checkpoint": (FLAGS.user_checkpoint or FLAGS.checkpoint
+                              if FLAGS.user_backend == "policy" else None),
+          "user_max_tokens": FLAGS.user_max_tokens if FLAGS.user_backend == "policy" else None,
           "user_temperature": FLAGS.user_temperature}
 
 
@@ -212,7 +264,9 @@ def main(argv):
   if not 1 <= FLAGS.k <= num_samples:
     raise ValueError(f"need 1 <= k <= num_samples, got k={FLAGS.k}, num_samples={num_samples}")
   _check_agent_flags()
-  user_factory, user_chat = _user_backend()
+  _check_user_flags()
+  user_factory, user_chat = (_user_backend(FLAGS.user_url, FLAGS.user_model)
+                             if FLAGS.user_backend == "endpoint" else (None, None))
   agent_chat = _agent_endpoint() if FLAGS.agent_url else None
   # Tasks first: a bad benchmark spec or file fails before any weight is read.
   family_seed = FLAGS.seed if FLAGS.benchmark.startswith("generated:") else 0
@@ -221,6 +275,7 @@ def main(argv):
                          travel_data_path=FLAGS.travel_data)
   out = epath.Path(FLAGS.out or _default_out(FLAGS.benchmark))
   run_config = FLAGS.config
+  mesh = make_mesh(tuple(run_config.mesh) if run_config is not None else (1, -1, 1))
   if agent_chat is not None:
     if run_config is None:      # the executor's turn budget: the default run's
       run_config = _config_file(os.path.join(_REPO, "configs", "smollm2_cpu.py"))
@@ -228,9 +283,12 @@ def main(argv):
                            concurrency=FLAGS.agent_concurrency)
     description = f"agent {FLAGS.agent_model} at {FLAGS.agent_url}"
   else:
-    mesh = make_mesh(tuple(run_config.mesh) if run_config is not None else (1, -1, 1))
     engine, run_config, description = _policy_engine(mesh, run_config)
+  user_server = None
   try:
+    if FLAGS.user_backend == "policy":
+      user_server = _policy_user_server(engine, mesh, run_config)
+      user_factory, user_chat = _user_backend(user_server.url, user_server.model_name)
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out, _manifest(run_config))
     journal = Journal(out / "episodes.jsonl")
@@ -248,6 +306,9 @@ def main(argv):
     finally:
       journal.close()
   finally:
+    if user_server is not None:
+      user_server.close()
+      user_server.engine.close()
     engine.close()
   result = summary.to_json()
   if user_chat is not None:

@@ -47,9 +47,8 @@ def build_server(checkpoint: str, *, host: str, port: int, model_name: str, num_
                  chat_format: str | None = None, run_config=None, compact_decode: bool = True):
   """The ChatServer (not started) for `checkpoint`: its engine, chat format and HTTP endpoint."""
   from selfchallenge_jax.pipeline.checkpoint_source import open_policy
-  from selfchallenge_jax.rollout.engine import RolloutEngine
   from selfchallenge_jax.sampling import Sampler
-  from selfchallenge_jax.serving.server import ChatServer
+  from selfchallenge_jax.serving.server import ChatServer, serving_engine
   from selfchallenge_jax.sharding import make_mesh
   from selfchallenge_jax.tokenizer import make_chat_format
 
@@ -64,10 +63,9 @@ def build_server(checkpoint: str, *, host: str, port: int, model_name: str, num_
     name, schemas = run_config.chat.format, run_config.chat.tool_schemas
   chat = make_chat_format(chat_format or name, policy.tokenizer, tool_schemas=schemas)
   sampler = Sampler(policy.params, policy.config, cache_len=cache_len, mesh=mesh)
-  engine = RolloutEngine(sampler, chat, num_slots=num_slots, max_turns=1,
-                         max_turn_tokens=max_tokens, max_episode_tokens=max_tokens,
-                         chunk_steps=chunk_steps, temperature=temperature, min_extend_rows=1,
-                         extend_overhead_tokens=32, compact_decode=compact_decode)
+  engine = serving_engine(sampler, chat, num_slots=num_slots, max_tokens=max_tokens,
+                          chunk_steps=chunk_steps, temperature=temperature,
+                          compact_decode=compact_decode)
   return ChatServer(engine, model_name, host=host, port=port)
 
 

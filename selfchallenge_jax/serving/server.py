@@ -33,7 +33,9 @@ from selfchallenge_jax.rollout import episode as ep
 from selfchallenge_jax.rollout.engine import RolloutEngine
 from selfchallenge_jax.rollout.episode_source import QueueSource
 from selfchallenge_jax.serving import openai_schema as api
+from selfchallenge_jax.sampling.sampler import Sampler
 from selfchallenge_jax.serving.turn import ServedTurn
+from selfchallenge_jax.tokenizer.chat_base import ChatFormat
 from selfchallenge_jax.tokenizer.tool_calls import ToolCall
 
 MAX_BODY_BYTES = 8 << 20
@@ -47,6 +49,17 @@ class _Pending:
     self.events: queue.Queue = queue.Queue()
     self.prompt_tokens = prompt_tokens
     self.checked = time.monotonic()     # when the client's connection was last checked
+
+
+def serving_engine(sampler: Sampler, chat: ChatFormat, *, num_slots: int, max_tokens: int,
+                   chunk_steps: int = 8, temperature: float = 1.0,
+                   compact_decode: bool = True) -> RolloutEngine:
+  """The engine a ChatServer runs: one turn per request, `max_tokens` a reply, extends split by
+  length and decode chunks on the decoding rows (extend_shapes.py; what CPU serving wants)."""
+  return RolloutEngine(sampler, chat, num_slots=num_slots, max_turns=1,
+                       max_turn_tokens=max_tokens, max_episode_tokens=max_tokens,
+                       chunk_steps=chunk_steps, temperature=temperature, min_extend_rows=1,
+                       extend_overhead_tokens=32, compact_decode=compact_decode)
 
 
 class ChatServer:

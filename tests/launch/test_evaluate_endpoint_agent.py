@@ -119,6 +119,10 @@ def _closed_port():
     (["--agent_url=127.0.0.1:8000", "--agent_model=m"], "must start with http://"),
     ([f"--agent_url=http://127.0.0.1:{_closed_port()}/v1", "--agent_model=m"],
      "agent endpoint http://127.0.0.1:"),
+    (["--agent_url=http://127.0.0.1:1/v1", "--agent_model=m", "--user_backend=policy"],
+     "--user_backend=policy needs a checkpoint"),
+    (["--checkpoint=gguf:/x.gguf", "--user_checkpoint=/x"], "--user_checkpoint needs"),
+    (["--checkpoint=gguf:/x.gguf", "--user_url=http://127.0.0.1:1/v1"], "--user_url needs"),
 ])
 def test_bad_agent_flags_are_one_clear_line(bench, tmp_path, args, message):
   run = _evaluate(*args, f"--benchmark=m3tooleval:{bench}", f"--out={tmp_path / 'out'}")

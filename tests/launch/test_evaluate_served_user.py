@@ -1,6 +1,6 @@
 """A tau-bench task file evaluated by launch.evaluate with the simulated user played by a model
-behind our own server (`launch.serve`, user.backend=endpoint) reproduces tau-bench's reward on
-known trajectories.
+behind our own server (`launch.serve`, user.backend=endpoint), or by the same checkpoint inside
+launch.evaluate (user.backend=policy), reproduces tau-bench's reward on known trajectories.
 
 Everything is written here: a tau-bench-layout retail data dir and task file (two tasks), a tiny
 checkpoint trained to memorise the user's replies to those two conversations (tests/memorise.py;
@@ -203,23 +203,40 @@ def _tau_bench_reward(data_dir, record, episode):
   return float(_db_hash(final.state()) == _db_hash(gold.state()) and outputs)
 
 
-def test_served_user_and_known_trajectories_reproduce_tau_bench_reward(tmp_path):
+@pytest.fixture(scope="module")
+def tau_files(tmp_path_factory):
+  """The task records, the agent's scripts, the tau-bench data dir and the user checkpoint."""
+  root = tmp_path_factory.mktemp("tau")
   records, scripts = _tasks()
-  data_dir = _write_layout(tmp_path / "tau", records)
-  checkpoint = _write_user_checkpoint(tmp_path, _user_chats(records, scripts))
-  server = Serve(checkpoint)
+  data_dir = _write_layout(root / "tau", records)
+  return records, scripts, data_dir, _write_user_checkpoint(root, _user_chats(records, scripts))
+
+
+@pytest.mark.parametrize("backend", ["endpoint", "policy"])
+def test_model_user_and_known_trajectories_reproduce_tau_bench_reward(tmp_path, tau_files,
+                                                                      backend):
+  """endpoint: the user model behind `launch.serve`; policy: the same checkpoint run inside
+  launch.evaluate (--user_backend=policy --user_checkpoint)."""
+  records, scripts, data_dir, checkpoint = tau_files
+  server = Serve(checkpoint) if backend == "endpoint" else None
   try:
-    user_url = server.url()
+    if server is not None:
+      user_flags = ["--user_backend=endpoint", f"--user_url={server.url()}",
+                    "--user_model=user-model"]
+    else:
+      user_flags = ["--user_backend=policy", f"--user_checkpoint={checkpoint}",
+                    "--user_max_tokens=48", "--user_slots=4"]
     with ScriptedEndpoint(Trajectories(scripts), model="agent") as agent_url:
       out = tmp_path / "out"
       r = subprocess.run(
           [sys.executable, "-m", "launch.evaluate", f"--agent_url={agent_url}",
-           "--agent_model=agent", f"--benchmark=taubench-retail:{data_dir}",
-           "--user_backend=endpoint", f"--user_url={user_url}", "--user_model=user-model",
-           f"--out={out}", "--config=configs/smollm2_cpu.py", "--config.sampling.max_turns=12"],
+           "--agent_model=agent", f"--benchmark=taubench-retail:{data_dir}", *user_flags,
+           f"--out={out}", "--config=configs/smollm2_cpu.py", "--config.sampling.max_turns=12",
+           f"--config.sampling.cache_len={CACHE_LEN}"],
           cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
   finally:
-    server.close()
+    if server is not None:
+      server.close()
   assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
   episodes = {e["task_id"]: e for e in
               (json.loads(line) for line in (out / "episodes.jsonl").read_text().splitlines())}
