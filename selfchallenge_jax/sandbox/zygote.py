@@ -153,6 +153,15 @@ class Worker:
                                self.limits["max_disk_files"], self.setup.uid)
       os.chdir(self.workdir)
     else:
+      # What the last task left goes aside in one rename per top-level entry and is removed out
+      # of band, so a huge tree costs the next task nothing; the trash (root's, 0700, a random
+      # name in the root-owned home) is out of every child's reach.
+      try:
+        trash = tree.move_entries(self.workdir, self.home)
+      except OSError:
+        trash = None                     # _reset_workdir empties what is left, inline
+      if trash is not None:
+        tree.remove_in_background(trash, lambda: fastfork.fork(self.raw_fork))
       _reset_workdir(self.workdir, self.setup.uid)
 
   def _try(self, fn: Any) -> Any:

@@ -371,6 +371,48 @@ def test_any_tree_is_cleaned_without_costing_the_next_task(one_worker, source):
   start = time.monotonic()
   assert one_worker.verify(VERIFY_X, {"x": 1}, "ok", []).status is Status.PASSED
   assert time.monotonic() - start < LIMITS.wall_s
+  # Without a tmpfs the tree went aside and a background process removes it: nothing stays.
+  home = one_worker._workers[0].workdir
+  deadline = time.monotonic() + 120
+  while any(name.startswith(".trash-") for name in os.listdir(home)):
+    assert time.monotonic() < deadline, os.listdir(home)
+    time.sleep(0.2)
+
+
+def test_background_removal_holds_no_descriptor_and_leaves_no_child(tmp_path):
+  """tree.remove_in_background: the tree goes, the caller is left with no child to reap, and the
+  remover kept none of the caller's pipes open (a worker's protocol pipe must see EOF when the
+  worker dies, not when a remover ends)."""
+  from selfchallenge_jax.sandbox import tree
+  work = tmp_path / "work"
+  work.mkdir()
+  path = work
+  for _ in range(300):
+    path = path / "d"
+    path.mkdir()
+  (work / "f").write_text("x")
+  trash = tree.move_entries(str(work), str(tmp_path))
+  assert trash is not None and os.listdir(work) == [] and sorted(os.listdir(trash)) == ["d", "f"]
+  assert tree.move_entries(str(work), str(tmp_path)) is None      # nothing to move: no trash
+  read_fd, write_fd = os.pipe()
+  os.set_inheritable(write_fd, True)
+  forked = []
+
+  def fork():
+    pid = os.fork()
+    forked.append(pid)
+    return pid
+  tree.remove_in_background(trash, fork)
+  os.close(write_fd)
+  assert os.read(read_fd, 1) == b""       # EOF: no other process holds the write end
+  os.close(read_fd)
+  assert len(forked) == 1                 # our only child, the intermediate, is reaped already
+  with pytest.raises(ChildProcessError):
+    os.waitpid(forked[0], os.WNOHANG)
+  deadline = time.monotonic() + 60
+  while os.path.exists(trash):
+    assert time.monotonic() < deadline
+    time.sleep(0.05)
 
 
 def test_disk_use_is_capped_per_task(one_worker):
