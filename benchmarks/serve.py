@@ -32,6 +32,8 @@ flags.DEFINE_list("clients", ["16", "64"], "concurrent clients (= server slots =
 flags.DEFINE_integer("max_tokens", 96, "new tokens per request at most")
 flags.DEFINE_integer("rounds", 2, "requests per client")
 flags.DEFINE_bool("torch", True, "time transformers generate")
+flags.DEFINE_integer("chunk_steps", 8, "the server's decode steps between admissions "
+                     "(launch.serve --chunk_steps)")
 flags.DEFINE_string("out", "", "also write the JSON here")
 FLAGS = flags.FLAGS
 
@@ -50,14 +52,11 @@ def _messages(i: int) -> list[dict[str, str]]:
 
 def _server_side(model, chat, clients: int) -> dict:
   import openai
-  from selfchallenge_jax.rollout.engine import RolloutEngine
   from selfchallenge_jax.sampling import Sampler
-  from selfchallenge_jax.serving.server import ChatServer
+  from selfchallenge_jax.serving.server import ChatServer, serving_engine
   sampler = Sampler(model.params, model.config, cache_len=CACHE_LEN)
-  engine = RolloutEngine(sampler, chat, num_slots=clients, max_turns=1,
-                         max_turn_tokens=FLAGS.max_tokens, max_episode_tokens=FLAGS.max_tokens,
-                         chunk_steps=8, temperature=1.0, top_p=TOP_P, min_extend_rows=1,
-                         extend_overhead_tokens=32, compact_decode=True)
+  engine = serving_engine(sampler, chat, num_slots=clients, max_tokens=FLAGS.max_tokens,
+                          chunk_steps=FLAGS.chunk_steps, temperature=1.0, top_p=TOP_P)
   with ChatServer(engine, "smollm2", port=0) as server:
     client = openai.OpenAI(base_url=server.url, api_key="-", max_retries=0, timeout=3600)
 
@@ -147,7 +146,8 @@ def main(argv):
   chat = make_chat_format("auto", HFTokenizer.from_gguf(model.source["path"]))
   result = {"benchmark": "serve", "model": model.name, "machine": platform.processor() or
             platform.machine(), "cores": os.cpu_count(), "max_tokens": FLAGS.max_tokens,
-            "rounds": FLAGS.rounds, "top_p": TOP_P, "points": []}
+            "rounds": FLAGS.rounds, "top_p": TOP_P, "chunk_steps": FLAGS.chunk_steps,
+            "points": []}
   for clients in (int(c) for c in FLAGS.clients):
     point = {"clients": clients, "server": _server_side(model, chat, clients),
              "offline_sampler": _offline_side(model, chat, clients)}

@@ -52,13 +52,14 @@ class _Pending:
 
 
 def serving_engine(sampler: Sampler, chat: ChatFormat, *, num_slots: int, max_tokens: int,
-                   chunk_steps: int = 8, temperature: float = 1.0,
+                   chunk_steps: int = 8, temperature: float = 1.0, top_p: float = 1.0,
                    compact_decode: bool = True) -> RolloutEngine:
   """The engine a ChatServer runs: one turn per request, `max_tokens` a reply, extends split by
   length and decode chunks on the decoding rows (extend_shapes.py; what CPU serving wants)."""
   return RolloutEngine(sampler, chat, num_slots=num_slots, max_turns=1,
                        max_turn_tokens=max_tokens, max_episode_tokens=max_tokens,
-                       chunk_steps=chunk_steps, temperature=temperature, min_extend_rows=1,
+                       chunk_steps=chunk_steps, temperature=temperature, top_p=top_p,
+                       min_extend_rows=1,
                        extend_overhead_tokens=32, compact_decode=compact_decode)
 
 
