@@ -14,7 +14,7 @@ directory, an HF directory (or hf:DIR), or gguf:FILE.
 --agent_url, --agent_model: any OpenAI-compatible server (an API model, vLLM, llama.cpp, our
 launch.serve); AGENT_API_KEY is sent as bearer token. It gets the same episodes as a checkpoint
 (rollout/endpoint_agent.py: the executor's opening messages and tools, one tool call per turn,
-JSON calls written as text read by our parser, --config's sampling.max_turns), with retries and
+JSON calls written as text read by our parser, --max_turns), with retries and
 backoff (--agent_retries); episodes it gives up on are retried by a rerun, as the user's are.
 --benchmark: see
 `evaluation.task_sets.load_benchmark` (m3tooleval:PATH, taubench-retail:DIR, taubench-airline:DIR,
@@ -63,6 +63,9 @@ flags.DEFINE_integer("agent_max_tokens", 1024, "the most tokens of one agent end
 flags.DEFINE_integer("agent_concurrency", 8, "agent episodes in flight at once")
 flags.DEFINE_integer("agent_retries", 5, "retries per agent request (backoff doubles each time)")
 flags.DEFINE_float("agent_timeout_s", 120.0, "timeout of one agent request")
+flags.DEFINE_integer("max_turns", None, "the agent's turn budget per episode, its final answer "
+                     "included (default: the run config's sampling.max_turns; API models usually "
+                     "want more than the CPU config's 8)")
 flags.DEFINE_string("benchmark", None, "NAME:PATH (m3tooleval, taubench-retail, "
                     "taubench-airline) or generated:FAMILY", required=True)
 flags.DEFINE_integer("k", 1, "k of pass@k and pass^k")
@@ -206,9 +209,19 @@ def _policy_engine(mesh, run_config):
   from selfchallenge_jax.rollout.engine import RolloutEngine
 
   sampler, chat, run_config, description = _open_checkpoint(FLAGS.checkpoint, mesh, run_config)
+  run_config = _with_max_turns(run_config)
   options = dict(run_config.sampling)
   options.pop("cache_len")
   return RolloutEngine(sampler, chat, **options), run_config, description
+
+
+def _with_max_turns(run_config):
+  """The run config with --max_turns applied (it is part of the settings a journal pins)."""
+  if FLAGS.max_turns is None:
+    return run_config
+  run_config = run_config.copy_and_resolve_references()
+  run_config.sampling.max_turns = FLAGS.max_turns
+  return run_config
 
 
 def _default_out(benchmark: str) -> str:
@@ -263,6 +276,8 @@ def main(argv):
   num_samples = FLAGS.num_samples or FLAGS.k
   if not 1 <= FLAGS.k <= num_samples:
     raise ValueError(f"need 1 <= k <= num_samples, got k={FLAGS.k}, num_samples={num_samples}")
+  if FLAGS.max_turns is not None and FLAGS.max_turns < 1:
+    raise ValueError(f"--max_turns must be >= 1, got {FLAGS.max_turns}")
   _check_agent_flags()
   _check_user_flags()
   user_factory, user_chat = (_user_backend(FLAGS.user_url, FLAGS.user_model)
@@ -279,6 +294,7 @@ def main(argv):
   if agent_chat is not None:
     if run_config is None:      # the executor's turn budget: the default run's
       run_config = _config_file(os.path.join(_REPO, "configs", "smollm2_cpu.py"))
+    run_config = _with_max_turns(run_config)
     engine = EndpointAgent(agent_chat, max_turns=run_config.sampling.max_turns,
                            concurrency=FLAGS.agent_concurrency)
     description = f"agent {FLAGS.agent_model} at {FLAGS.agent_url}"

@@ -123,6 +123,7 @@ def _closed_port():
      "--user_backend=policy needs a checkpoint"),
     (["--checkpoint=gguf:/x.gguf", "--user_checkpoint=/x"], "--user_checkpoint needs"),
     (["--checkpoint=gguf:/x.gguf", "--user_url=http://127.0.0.1:1/v1"], "--user_url needs"),
+    (["--checkpoint=gguf:/x.gguf", "--max_turns=0"], "--max_turns must be >= 1"),
 ])
 def test_bad_agent_flags_are_one_clear_line(bench, tmp_path, args, message):
   run = _evaluate(*args, f"--benchmark=m3tooleval:{bench}", f"--out={tmp_path / 'out'}")

@@ -231,7 +231,7 @@ def test_model_user_and_known_trajectories_reproduce_tau_bench_reward(tmp_path, 
       r = subprocess.run(
           [sys.executable, "-m", "launch.evaluate", f"--agent_url={agent_url}",
            "--agent_model=agent", f"--benchmark=taubench-retail:{data_dir}", *user_flags,
-           f"--out={out}", "--config=configs/smollm2_cpu.py", "--config.sampling.max_turns=12",
+           f"--out={out}", "--config=configs/smollm2_cpu.py", "--max_turns=12",
            f"--config.sampling.cache_len={CACHE_LEN}"],
           cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
   finally:
