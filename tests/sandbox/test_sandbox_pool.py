@@ -10,6 +10,8 @@ import copy
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -382,37 +384,48 @@ def test_any_tree_is_cleaned_without_costing_the_next_task(one_worker, source):
 def test_background_removal_holds_no_descriptor_and_leaves_no_child(tmp_path):
   """tree.remove_in_background: the tree goes, the caller is left with no child to reap, and the
   remover kept none of the caller's pipes open (a worker's protocol pipe must see EOF when the
-  worker dies, not when a remover ends)."""
-  from selfchallenge_jax.sandbox import tree
-  work = tmp_path / "work"
-  work.mkdir()
-  path = work
-  for _ in range(300):
-    path = path / "d"
-    path.mkdir()
-  (work / "f").write_text("x")
-  trash = tree.move_entries(str(work), str(tmp_path))
-  assert trash is not None and os.listdir(work) == [] and sorted(os.listdir(trash)) == ["d", "f"]
-  assert tree.move_entries(str(work), str(tmp_path)) is None      # nothing to move: no trash
-  read_fd, write_fd = os.pipe()
-  os.set_inheritable(write_fd, True)
-  forked = []
-
-  def fork():
-    pid = os.fork()
-    forked.append(pid)
-    return pid
-  tree.remove_in_background(trash, fork)
-  os.close(write_fd)
-  assert os.read(read_fd, 1) == b""       # EOF: no other process holds the write end
-  os.close(read_fd)
-  assert len(forked) == 1                 # our only child, the intermediate, is reaped already
-  with pytest.raises(ChildProcessError):
-    os.waitpid(forked[0], os.WNOHANG)
-  deadline = time.monotonic() + 60
-  while os.path.exists(trash):
-    assert time.monotonic() < deadline
-    time.sleep(0.05)
+  worker dies, not when a remover ends). Run in a fresh single-threaded interpreter, as in a
+  worker: forking this (multithreaded) test process could deadlock."""
+  script = """
+import os, sys, time
+from selfchallenge_jax.sandbox import tree
+root = sys.argv[1]
+work = os.path.join(root, "work")
+os.mkdir(work)
+path = work
+for _ in range(300):
+  path = os.path.join(path, "d")
+  os.mkdir(path)
+open(os.path.join(work, "f"), "w").close()
+trash = tree.move_entries(work, root)
+assert trash is not None and os.listdir(work) == [] and sorted(os.listdir(trash)) == ["d", "f"]
+assert tree.move_entries(work, root) is None          # nothing to move: no trash
+read_fd, write_fd = os.pipe()
+os.set_inheritable(write_fd, True)
+forked = []
+def fork():
+  pid = os.fork()
+  forked.append(pid)
+  return pid
+tree.remove_in_background(trash, fork)
+os.close(write_fd)
+assert os.read(read_fd, 1) == b""      # EOF: no other process holds the write end
+assert len(forked) == 1
+try:
+  os.waitpid(forked[0], os.WNOHANG)
+  raise AssertionError("the intermediate child was not reaped")
+except ChildProcessError:
+  pass
+deadline = time.monotonic() + 60
+while os.path.exists(trash):
+  assert time.monotonic() < deadline
+  time.sleep(0.05)
+print("ok")
+"""
+  r = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                     text=True, timeout=120, env={k: v for k, v in os.environ.items()
+                                                  if k != "XLA_FLAGS"})
+  assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
 
 
 def test_disk_use_is_capped_per_task(one_worker):
