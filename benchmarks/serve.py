@@ -9,7 +9,9 @@ checkpoint's ChatML template. Every side samples at temperature 1, top-p 0.95, a
 --max_tokens new tokens, and stops at the template's end of turn; output tokens/s counts the
 tokens actually generated.
   server       C threads with the `openai` client, each sending --rounds requests one after the
-               other to a server with C slots (requests join the running batch as others end)
+               other to a server with C slots (requests join the running batch as others end);
+               the threads run in the server's process, or with --client_process in their own
+               (then they do not hold the server's GIL; they still share the cores)
   offline      Sampler.generate on the C prompts at once, --rounds times
   transformers generate on the C prompts (left-padded) at once, --rounds times, torch on all cores
 Each side runs once untimed first (compiles, warm caches), then timed.
@@ -32,6 +34,8 @@ flags.DEFINE_list("clients", ["16", "64"], "concurrent clients (= server slots =
 flags.DEFINE_integer("max_tokens", 96, "new tokens per request at most")
 flags.DEFINE_integer("rounds", 2, "requests per client")
 flags.DEFINE_bool("torch", True, "time transformers generate")
+flags.DEFINE_bool("client_process", False, "run the C client threads in another process (as "
+                  "real clients are) instead of threads of the server's process")
 flags.DEFINE_integer("chunk_steps", 8, "the server's decode steps between admissions "
                      "(launch.serve --chunk_steps)")
 flags.DEFINE_string("out", "", "also write the JSON here")
@@ -61,6 +65,8 @@ def _server_side(model, chat, clients: int) -> dict:
     client = openai.OpenAI(base_url=server.url, api_key="-", max_retries=0, timeout=3600)
 
     def run() -> tuple[int, float]:
+      if FLAGS.client_process:
+        return _clients_in_another_process(server.url, clients)
       counts, errors = [0] * clients, []
 
       def worker(c: int) -> None:
@@ -86,6 +92,49 @@ def _server_side(model, chat, clients: int) -> dict:
     tokens, seconds = run()
   engine.close()
   return {"tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1)}
+
+
+_CLIENTS = """
+import json, sys, threading, time
+import openai
+from benchmarks.serve import _messages
+url, clients, rounds, max_tokens, top_p = json.loads(sys.argv[1])
+client = openai.OpenAI(base_url=url, api_key="-", max_retries=0, timeout=3600)
+counts, errors = [0] * clients, []
+
+def worker(c):
+  try:
+    for r in range(rounds):
+      i = c + r * clients
+      reply = client.chat.completions.create(model="smollm2", messages=_messages(i),
+                                             max_tokens=max_tokens, temperature=1.0,
+                                             top_p=top_p, seed=i)
+      counts[c] += reply.usage.completion_tokens
+  except Exception as e:
+    errors.append(repr(e))
+threads = [threading.Thread(target=worker, args=(c,)) for c in range(clients)]
+t0 = time.perf_counter()
+for t in threads:
+  t.start()
+for t in threads:
+  t.join()
+print(json.dumps({"tokens": sum(counts), "seconds": time.perf_counter() - t0, "errors": errors}))
+"""
+
+
+def _clients_in_another_process(url: str, clients: int) -> tuple[int, float]:
+  """The same C client threads and requests as in-process, in their own interpreter: as real
+  clients are, they do not hold the server's GIL (they still share the machine's cores)."""
+  import json
+  import subprocess
+  import sys
+  args = json.dumps([url, clients, FLAGS.rounds, FLAGS.max_tokens, TOP_P])
+  out = subprocess.run([sys.executable, "-c", _CLIENTS, args], capture_output=True, text=True,
+                       check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  result = json.loads(out.stdout)
+  if result["errors"]:
+    raise RuntimeError(f"client errors: {result['errors'][:3]}")
+  return result["tokens"], result["seconds"]
 
 
 def _offline_side(model, chat, clients: int) -> dict:
@@ -147,7 +196,7 @@ def main(argv):
   result = {"benchmark": "serve", "model": model.name, "machine": platform.processor() or
             platform.machine(), "cores": os.cpu_count(), "max_tokens": FLAGS.max_tokens,
             "rounds": FLAGS.rounds, "top_p": TOP_P, "chunk_steps": FLAGS.chunk_steps,
-            "points": []}
+            "client_process": FLAGS.client_process, "points": []}
   for clients in (int(c) for c in FLAGS.clients):
     point = {"clients": clients, "server": _server_side(model, chat, clients),
              "offline_sampler": _offline_side(model, chat, clients)}
