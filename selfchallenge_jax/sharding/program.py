@@ -9,6 +9,7 @@ called under `jax.set_mesh(mesh)`.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, Hashable
 
 import jax
@@ -53,11 +54,15 @@ class ProgramTable:
 
   def __init__(self):
     self._programs: dict[Hashable, Program] = {}
+    self._lock = threading.Lock()   # two engines may share one sampler (launch.evaluate's user)
 
   def get(self, key: Hashable, build: Callable[[], Program]) -> Program:
     program = self._programs.get(key)
     if program is None:
-      program = self._programs[key] = build()
+      with self._lock:
+        program = self._programs.get(key)
+        if program is None:
+          program = self._programs[key] = build()
     return program
 
   def keys(self) -> list[Hashable]:
