@@ -24,7 +24,6 @@ import platform
 import threading
 import time
 
-import numpy as np
 from absl import app, flags
 
 from benchmarks import report
@@ -55,38 +54,16 @@ def _messages(i: int) -> list[dict[str, str]]:
 
 
 def _server_side(model, chat, clients: int) -> dict:
-  import openai
   from selfchallenge_jax.sampling import Sampler
   from selfchallenge_jax.serving.server import ChatServer, serving_engine
   sampler = Sampler(model.params, model.config, cache_len=CACHE_LEN)
   engine = serving_engine(sampler, chat, num_slots=clients, max_tokens=FLAGS.max_tokens,
                           chunk_steps=FLAGS.chunk_steps, temperature=1.0, top_p=TOP_P)
   with ChatServer(engine, "smollm2", port=0) as server:
-    client = openai.OpenAI(base_url=server.url, api_key="-", max_retries=0, timeout=3600)
-
     def run() -> tuple[int, float]:
       if FLAGS.client_process:
         return _clients_in_another_process(server.url, clients)
-      counts, errors = [0] * clients, []
-
-      def worker(c: int) -> None:
-        try:
-          for r in range(FLAGS.rounds):
-            reply = client.chat.completions.create(
-                model="smollm2", messages=_messages(c + r * clients), max_tokens=FLAGS.max_tokens,
-                temperature=1.0, top_p=TOP_P, seed=c + r * clients)
-            counts[c] += reply.usage.completion_tokens
-        except Exception as e:  # pylint: disable=broad-except
-          errors.append(e)
-      threads = [threading.Thread(target=worker, args=(c,)) for c in range(clients)]
-      t0 = time.perf_counter()
-      for t in threads:
-        t.start()
-      for t in threads:
-        t.join()
-      if errors:
-        raise errors[0]
-      return sum(counts), time.perf_counter() - t0
+      return run_clients(server.url, clients, FLAGS.rounds, FLAGS.max_tokens)
 
     run()                                         # warm-up: compiles every shape used
     tokens, seconds = run()
@@ -94,31 +71,39 @@ def _server_side(model, chat, clients: int) -> dict:
   return {"tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1)}
 
 
-_CLIENTS = """
-import json, sys, threading, time
-import openai
-from benchmarks.serve import _messages
-url, clients, rounds, max_tokens, top_p = json.loads(sys.argv[1])
-client = openai.OpenAI(base_url=url, api_key="-", max_retries=0, timeout=3600)
-counts, errors = [0] * clients, []
+def run_clients(url: str, clients: int, rounds: int, max_tokens: int) -> tuple[int, float]:
+  """C threads with the `openai` client, each sending `rounds` requests one after the other;
+  returns (completion tokens, seconds from the first request to the last reply)."""
+  import openai
+  client = openai.OpenAI(base_url=url, api_key="-", max_retries=0, timeout=3600)
+  counts, errors = [0] * clients, []
 
-def worker(c):
-  try:
-    for r in range(rounds):
-      i = c + r * clients
-      reply = client.chat.completions.create(model="smollm2", messages=_messages(i),
-                                             max_tokens=max_tokens, temperature=1.0,
-                                             top_p=top_p, seed=i)
-      counts[c] += reply.usage.completion_tokens
-  except Exception as e:
-    errors.append(repr(e))
-threads = [threading.Thread(target=worker, args=(c,)) for c in range(clients)]
-t0 = time.perf_counter()
-for t in threads:
-  t.start()
-for t in threads:
-  t.join()
-print(json.dumps({"tokens": sum(counts), "seconds": time.perf_counter() - t0, "errors": errors}))
+  def worker(c: int) -> None:
+    try:
+      for r in range(rounds):
+        i = c + r * clients
+        reply = client.chat.completions.create(
+            model="smollm2", messages=_messages(i), max_tokens=max_tokens, temperature=1.0,
+            top_p=TOP_P, seed=i)
+        counts[c] += reply.usage.completion_tokens
+    except Exception as e:  # pylint: disable=broad-except
+      errors.append(e)
+  threads = [threading.Thread(target=worker, args=(c,)) for c in range(clients)]
+  t0 = time.perf_counter()
+  for t in threads:
+    t.start()
+  for t in threads:
+    t.join()
+  if errors:
+    raise errors[0]
+  return sum(counts), time.perf_counter() - t0
+
+
+_CLIENTS = """
+import json, sys
+from benchmarks.serve import run_clients
+tokens, seconds = run_clients(*json.loads(sys.argv[1]))
+print(json.dumps({"tokens": tokens, "seconds": seconds}))
 """
 
 
@@ -128,12 +113,12 @@ def _clients_in_another_process(url: str, clients: int) -> tuple[int, float]:
   import json
   import subprocess
   import sys
-  args = json.dumps([url, clients, FLAGS.rounds, FLAGS.max_tokens, TOP_P])
+  args = json.dumps([url, clients, FLAGS.rounds, FLAGS.max_tokens])
   out = subprocess.run([sys.executable, "-c", _CLIENTS, args], capture_output=True, text=True,
-                       check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  if out.returncode != 0:
+    raise RuntimeError(f"the client process failed: {out.stderr[-2000:]}")
   result = json.loads(out.stdout)
-  if result["errors"]:
-    raise RuntimeError(f"client errors: {result['errors'][:3]}")
   return result["tokens"], result["seconds"]
 
 
