@@ -4,8 +4,9 @@
     with ScriptedEndpoint(lambda body: {"role": "assistant", "content": "Answer: 5"}) as url:
       ...                                   # url = "http://127.0.0.1:PORT/v1"
 
-`reply(body)` returns the assistant message, or an int: an HTTP error status to answer instead
-(a server that drops a request). Every request body is kept in `requests`, in arrival order.
+`reply(body)` returns the assistant message, an int (an HTTP error status to answer instead: a
+server that drops a request) or bytes (a raw 200 body: a malformed payload). Every request body
+is kept in `requests` and its path in `paths`, in arrival order.
 """
 
 import json
@@ -16,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class ScriptedEndpoint:
 
   def __init__(self, reply, model="scripted"):
-    self.reply, self.model, self.requests = reply, model, []
+    self.reply, self.model, self.requests, self.paths = reply, model, [], []
     self._lock = threading.Lock()
     outer = self
 
@@ -30,11 +31,14 @@ class ScriptedEndpoint:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with outer._lock:
           outer.requests.append(body)
+          outer.paths.append(self.path)
         if self.path != "/v1/chat/completions":
           return self._send(404, {"error": {"message": "not found"}})
         message = outer.reply(body)
         if isinstance(message, int):
           return self._send(message, {"error": {"message": "dropped by the test double"}})
+        if isinstance(message, bytes):
+          return self._send(200, message)
         self._send(200, {"id": "chatcmpl-test", "object": "chat.completion",
                          "model": body.get("model"),
                          "choices": [{"index": 0, "message": message,
@@ -42,7 +46,7 @@ class ScriptedEndpoint:
                                       else "stop"}]})
 
       def _send(self, status, payload):
-        data = json.dumps(payload).encode()
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
