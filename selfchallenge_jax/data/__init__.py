@@ -1,7 +1,5 @@
-"""Input pipelines: task datasets -> host-sharded, shuffled, GRPO-grouped batches (Grain)."""
+"""Input pipelines: task datasets -> shuffled, GRPO-grouped global batches, a host's rows (Grain)."""
 
-from selfchallenge_jax.data.task_pipeline import (RepeatEachMapDataset, TaskBatchIterator,
-                                                  TaskPipelineConfig, host_indices, task_batches)
+from selfchallenge_jax.data.task_pipeline import TaskBatchIterator, TaskPipelineConfig, task_batches
 
-__all__ = ["RepeatEachMapDataset", "TaskBatchIterator", "TaskPipelineConfig", "host_indices",
-           "task_batches"]
+__all__ = ["TaskBatchIterator", "TaskPipelineConfig", "task_batches"]

@@ -1,50 +1,52 @@
-"""The Grain pipeline that feeds GRPO: task source -> host shard -> shuffle -> repeat x G -> batch.
+"""The Grain pipeline that feeds GRPO: task source -> shuffle -> global batches -> host rows.
 
     source = open_task_source(workdir / "tasks" / "retail_r1")        # kept split
     config = TaskPipelineConfig(tasks_per_batch=8, group_size=4, seed=0)
-    batches = TaskBatchIterator(source, config)                          # this host's share
-    batch = next(batches)       # 32 CodeAsTasks: task 0 x4, task 1 x4, ... (one GRPO group each)
+    batches = TaskBatchIterator(source, config)                          # this host's rows
+    batch = next(batches)       # one host: 32 CodeAsTasks, task 0 x4, task 1 x4, ... (GRPO groups)
     ckpt.save(step, state, metadata, data_state=batches.get_state())
     ...
     batches.set_state(data_state)  # from Checkpointer.restore(); continues where the run stopped
 
+`tasks_per_batch` is the GLOBAL batch (as the AOT plan and the update program see it): every host
+reads the same seeded stream of global batches and keeps its own rows of each, rows
+[p * R / P, (p + 1) * R / P) of the R = tasks_per_batch x G rows for host p of P. So the global
+batch, hence every token a run samples, does not depend on how many hosts sample it (the stream
+ids number global rows); a group may straddle two hosts (advantages are computed on the gathered
+global rewards).
+
 Order of stages and why:
-  * shard by host first (process_index-th of every process_count tasks), so hosts never share a
-    task; with `even_shards` the remainder is dropped so every host has the same number of batches
-    (a host with one batch more would wait forever in a collective);
-  * shuffle per epoch with a fixed seed (grain reseeds each epoch: seed + epoch);
-  * repeat each task G times consecutively before batching, and batch in multiples of G, so a GRPO
-    group never straddles two batches; an epoch holds a whole number of groups, so epochs do not
-    split groups either;
+  * shuffle per epoch with a fixed seed (grain reseeds each epoch: seed + epoch), then batch
+    tasks_per_batch tasks (a batch may span an epoch boundary; only whole batches: a short last
+    batch would change shapes, and hosts must all see the same number of batches);
+  * repeat each task G times consecutively, so a GRPO group is G consecutive rows;
+  * slice this host's rows (each host decodes the batch's T records: they are small);
   * batches are lists (no stacking: elements are Python task objects, not arrays).
-Everything before the iterator is a random-access grain.MapDataset, so the iterator state is one
-integer (grain's {"next_index": n}), which makes resuming exact and cheap.
+Everything is a random-access grain.MapDataset, so the iterator state is one integer (grain's
+{"next_index": n}), which makes resuming exact and cheap.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 from typing import Any, Sequence
 
 import grain
 import jax
-from absl import logging
 
 from selfchallenge_jax.tasks.dataset_info import EmptyTaskDatasetError
 from selfchallenge_jax.tasks.stored_record import TaskRecord
 
-STATE_VERSION = 1
+STATE_VERSION = 2      # 2: tasks_per_batch is the global batch (1: per host)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TaskPipelineConfig:
-  tasks_per_batch: int               # distinct tasks per batch; a batch holds tasks_per_batch * G
+  tasks_per_batch: int               # tasks per GLOBAL batch of tasks_per_batch * G rows
   group_size: int = 1                # G: rollouts per task (GRPO group)
   seed: int = 0
   shuffle: bool = True
   num_epochs: int | None = None      # None: repeat forever
-  even_shards: bool = True           # drop the remainder so all hosts get equally many tasks
   read_threads: int = 1              # grain prefetch threads; records are tiny and CPUs are busy
 
   def __post_init__(self) -> None:
@@ -56,38 +58,19 @@ class TaskPipelineConfig:
 
   @property
   def batch_size(self) -> int:
+    """Rows of the global batch."""
     return self.tasks_per_batch * self.group_size
 
-
-class RepeatEachMapDataset(grain.MapDataset):
-  """Every element of the parent `times` times in a row: [a, b] -> [a, a, a, b, b, b]."""
-
-  def __init__(self, parent: grain.MapDataset, times: int):
-    super().__init__(parent)
-    self._times = times
-
-  def __len__(self) -> int:
-    parent_len = len(self._parent)
-    return sys.maxsize if parent_len >= sys.maxsize else parent_len * self._times
-
-  def __getitem__(self, index: Any) -> Any:
-    if isinstance(index, slice):
-      return self.slice(index)
-    # Indices past the end address later epochs of the parent (grain's convention), so integer
-    # division keeps working across epochs.
-    return self._parent[index // self._times]
-
-  def __str__(self) -> str:
-    return f"RepeatEachMapDataset(times={self._times})"
-
-
-def host_indices(num_records: int, process_index: int, process_count: int,
-                 even: bool = True) -> range:
-  """Indices of the records this host reads: every process_count-th, from process_index."""
-  if not 0 <= process_index < process_count:
-    raise ValueError(f"process_index {process_index} not in [0, {process_count})")
-  stop = num_records - num_records % process_count if even else num_records
-  return range(process_index, stop, process_count)
+  def host_rows(self, process_index: int, process_count: int) -> slice:
+    """Host `process_index`'s rows of each global batch (ValueError if they cannot be equal)."""
+    if not 0 <= process_index < process_count:
+      raise ValueError(f"process_index {process_index} not in [0, {process_count})")
+    if self.batch_size % process_count:
+      raise ValueError(f"tasks_per_batch x group_size = {self.tasks_per_batch} x "
+                       f"{self.group_size} = {self.batch_size} rows do not split evenly over "
+                       f"{process_count} hosts")
+    rows = self.batch_size // process_count
+    return slice(process_index * rows, (process_index + 1) * rows)
 
 
 def _task_of(element: Any) -> Any:
@@ -102,32 +85,30 @@ def _task_of(element: Any) -> Any:
 def task_batches(source: Sequence[Any], config: TaskPipelineConfig, *,
                  process_index: int | None = None,
                  process_count: int | None = None) -> grain.MapDataset:
-  """This host's batches (lists of config.batch_size tasks) as a random-access grain dataset."""
+  """This host's rows of each global batch (lists of tasks) as a random-access grain dataset."""
   process_index = jax.process_index() if process_index is None else process_index
   process_count = jax.process_count() if process_count is None else process_count
+  rows = config.host_rows(process_index, process_count)
   if len(source) == 0:
     raise EmptyTaskDatasetError(f"task source {source!r} has no records to train on")
-  shard = host_indices(len(source), process_index, process_count, config.even_shards)
-  dropped = len(source) - len(shard) * process_count
-  if config.even_shards and dropped > 0 and process_index == 0:
-    logging.info("task pipeline: %d of %d tasks dropped so %d hosts get %d each", dropped,
-                 len(source), process_count, len(shard))
-  if len(shard) < config.tasks_per_batch:
+  if len(source) < config.tasks_per_batch:
     raise EmptyTaskDatasetError(
-        f"host {process_index}/{process_count} gets {len(shard)} of {len(source)} tasks, fewer "
-        f"than tasks_per_batch={config.tasks_per_batch}: not one full batch per epoch")
-  ds = grain.MapDataset.source(source)[shard.start:shard.stop:shard.step]
+        f"{len(source)} tasks, fewer than tasks_per_batch={config.tasks_per_batch}: not one full "
+        "batch per epoch")
+  group_size = config.group_size
+
+  def host_rows(tasks: list[Any]) -> list[Any]:
+    return [_task_of(task) for task in tasks for _ in range(group_size)][rows]
+
+  ds = grain.MapDataset.source(source)
   if config.shuffle:
     ds = ds.shuffle(seed=config.seed)
-  ds = ds.map(_task_of)
-  ds = RepeatEachMapDataset(ds, config.group_size)
   ds = ds.repeat(config.num_epochs)
-  # drop_remainder: a short last batch would change shapes (recompiles) and break GRPO groups.
-  return ds.batch(config.batch_size, drop_remainder=True, batch_fn=list)
+  return ds.batch(config.tasks_per_batch, drop_remainder=True, batch_fn=list).map(host_rows)
 
 
 class TaskBatchIterator:
-  """Iterator over this host's task batches whose state saves as a JSON data_state."""
+  """Iterator over this host's rows of the global task batches; its state saves as JSON."""
 
   def __init__(self, source: Sequence[Any], config: TaskPipelineConfig, *,
                process_index: int | None = None, process_count: int | None = None):

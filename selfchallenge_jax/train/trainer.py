@@ -95,8 +95,10 @@ class Trainer:
     `batch_index` (default: the next update step) seeds the rollouts, so a batch sampled one
     update ahead (`overlap_next_batch`) draws the same random streams as it would on-policy.
     """
-    if len(tasks) % self.group_size:
-      raise ValueError(f"{len(tasks)} tasks is not a multiple of group_size {self.group_size}")
+    rows = len(tasks) * self.hosts.process_count           # the global batch
+    if rows % self.group_size:
+      raise ValueError(f"a global batch of {rows} rows is not a multiple of group_size "
+                       f"{self.group_size}")
     batch_index = self.step if batch_index is None else batch_index
     t0 = time.perf_counter()
     # Stream ids number the global batch (this host's rows start at its row offset), so a run's
@@ -114,7 +116,7 @@ class Trainer:
       raise ValueError(f"batch sampled for step {iteration} cannot train step {self.step}")
     scored = self.rewards.collect(sampled.rewards)
     # Advantages and metrics are computed on the global batch (every host's episodes, in process
-    # order); groups never straddle hosts, so this host's rows get their own groups' advantages.
+    # order), so a group may straddle hosts; this host's rows take their slice of the advantages.
     everyone = self.hosts.concat({
         "rewards": scored.rewards.tolist(), "verdicts": list(scored.verdicts),
         "turns": [e.num_turns for e in episodes], "tokens": [len(e.tokens) for e in episodes],

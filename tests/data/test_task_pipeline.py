@@ -1,4 +1,5 @@
-"""Grain task pipeline: GRPO groups, seeded epochs, host sharding and checkpointed iterator state."""
+"""Grain task pipeline: GRPO groups, seeded epochs, hosts' rows of global batches, and checkpointed
+iterator state."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.checkpoint.train_state import TrainState
-from selfchallenge_jax.data import TaskBatchIterator, TaskPipelineConfig, host_indices, task_batches
+from selfchallenge_jax.data import TaskBatchIterator, TaskPipelineConfig, task_batches
 from selfchallenge_jax.tasks.dataset_info import EmptyTaskDatasetError
 from selfchallenge_jax.tasks.dataset_reader import open_task_source
 from selfchallenge_jax.tasks.dataset_writer import write_task_dataset
@@ -62,23 +63,24 @@ def test_batches_are_whole_grpo_groups_and_epochs_are_permutations(source):
   assert batches != _run(source, other_seed, process_index=0, process_count=1)
 
 
-def test_two_hosts_get_disjoint_shards_covering_the_data(source):
-  config = TaskPipelineConfig(tasks_per_batch=2, group_size=2, seed=3, num_epochs=1)
-  per_host = [collections.Counter(i for b in _run(source, config, process_index=p,
-                                                   process_count=2) for i in b)
-              for p in (0, 1)]
-  assert set(per_host[0]).isdisjoint(per_host[1])
-  assert set(per_host[0]) | set(per_host[1]) == {f"task-{i:02d}" for i in range(12)}
-  assert all(count == 2 for host in per_host for count in host.values())   # G copies each
-  assert len(per_host[0]) == len(per_host[1]) == 6
+def test_hosts_get_their_rows_of_the_same_global_batches(source):
+  """Two hosts' batches, concatenated in process order, are the one-host run's batches: the
+  global batch does not depend on the host count (a group of 3 straddles the hosts here)."""
+  config = TaskPipelineConfig(tasks_per_batch=2, group_size=3, seed=3, num_epochs=1)
+  one = _run(source, config, process_index=0, process_count=1)
+  two = [_run(source, config, process_index=p, process_count=2) for p in (0, 1)]
+  assert len(one) == len(two[0]) == len(two[1]) == 6
+  assert all(len(b) == 3 for host in two for b in host)
+  assert [a + b for a, b in zip(*two)] == one
+  assert collections.Counter(i for b in one for i in b) == {
+      f"task-{i:02d}": 3 for i in range(12)}                 # one epoch: every task, G rows each
 
 
-def test_uneven_hosts_drop_the_remainder_unless_asked_not_to():
-  assert list(host_indices(11, 0, 2)) == [0, 2, 4, 6, 8]
-  assert list(host_indices(11, 1, 2)) == [1, 3, 5, 7, 9]           # both hosts: 5 tasks
-  assert list(host_indices(11, 0, 2, even=False)) == [0, 2, 4, 6, 8, 10]
+def test_rows_that_do_not_split_over_hosts_are_a_clear_error(source):
+  with pytest.raises(ValueError, match="5 rows do not split evenly over 2 hosts"):
+    task_batches(source, TaskPipelineConfig(tasks_per_batch=5), process_index=0, process_count=2)
   with pytest.raises(ValueError, match="process_index 2"):
-    host_indices(11, 2, 2)
+    task_batches(source, TaskPipelineConfig(tasks_per_batch=2), process_index=2, process_count=2)
 
 
 def test_iterator_state_round_trips_through_a_checkpoint(source, tmp_path):
@@ -121,8 +123,8 @@ def test_empty_or_too_small_sources_are_clear_errors(source, tmp_path):
   empty = open_task_source(tmp_path / "empty", allow_empty=True)
   with pytest.raises(EmptyTaskDatasetError, match="no records to train on"):
     task_batches(empty, TaskPipelineConfig(tasks_per_batch=1), process_index=0, process_count=1)
-  with pytest.raises(EmptyTaskDatasetError, match="host 1/2 gets 6 of 12 tasks"):
-    task_batches(source, TaskPipelineConfig(tasks_per_batch=7), process_index=1, process_count=2)
+  with pytest.raises(EmptyTaskDatasetError, match="12 tasks, fewer than tasks_per_batch=14"):
+    task_batches(source, TaskPipelineConfig(tasks_per_batch=14), process_index=1, process_count=2)
 
 
 def test_default_host_is_this_jax_process(source):

@@ -1,9 +1,9 @@
 """One host of the multi-host trainer test (test helper, run as a script, not collected by pytest).
 
-Every process of `launch.local_multihost` runs this: the tiny echo-env trainer, this host's Grain
-shard of the tasks, its own sandbox pool and sampler on its own devices, one global sharded update.
-Run alone (one process) with --data_shards=N it trains on the concatenation of the N hosts' Grain
-shards, i.e. the same global batches, which is what the multi-process run must reproduce.
+Every process of `launch.local_multihost` runs this: the tiny echo-env trainer, this host's rows of
+the Grain pipeline's global batches, its own sandbox pool and sampler on its own devices, one
+global sharded update. Run alone (one process) it trains on the same global batches, which is what
+the multi-process run must reproduce.
 Process 0 writes the per-step metrics (JSON) and the final params (npz) to --out.
 """
 
@@ -39,7 +39,7 @@ from selfchallenge_jax.tokenizer import load_tokenizer, make_chat_format  # noqa
 from selfchallenge_jax.train.rewards import RewardStage  # noqa: E402
 from selfchallenge_jax.train.trainer import Trainer  # noqa: E402
 
-NUM_TASKS, TASKS_PER_HOST_BATCH, GROUP_SIZE = 8, 2, 8
+NUM_TASKS, TASKS_PER_BATCH, GROUP_SIZE = 8, 4, 8          # TASKS_PER_BATCH: the global batch
 # About half the random-init replies pass, so most groups have reward variance and a gradient.
 PARITY_VERIFIER = """
 def verify(state, answer, messages):
@@ -51,17 +51,10 @@ def parity_tasks():
   return [dataclasses.replace(t, verifier=PARITY_VERIFIER) for t in echo_tasks(NUM_TASKS)]
 
 
-def global_batches(data_shards: int, seed: int):
-  """This process's task batches; alone, the concatenated batches of `data_shards` hosts."""
-  config = TaskPipelineConfig(tasks_per_batch=TASKS_PER_HOST_BATCH, group_size=GROUP_SIZE,
-                              seed=seed)
-  if jax.process_count() > 1:
-    yield from TaskBatchIterator(parity_tasks(), config)       # this host's Grain shard
-    return
-  shards = [TaskBatchIterator(parity_tasks(), config, process_index=p,
-                              process_count=data_shards) for p in range(data_shards)]
-  while True:
-    yield [task for shard in shards for task in next(shard)]
+def task_batches(seed: int):
+  """This process's rows of the global task batches (one process: all of them)."""
+  config = TaskPipelineConfig(tasks_per_batch=TASKS_PER_BATCH, group_size=GROUP_SIZE, seed=seed)
+  return TaskBatchIterator(parity_tasks(), config)
 
 
 def main():
@@ -69,7 +62,6 @@ def main():
   parser.add_argument("--tokenizer", required=True)
   parser.add_argument("--out", required=True)
   parser.add_argument("--steps", type=int, default=3)
-  parser.add_argument("--data_shards", type=int, default=1)
   parser.add_argument("--seed", type=int, default=0)
   args = parser.parse_args()
 
@@ -84,7 +76,7 @@ def main():
   # where gradients are tiny) stays below it.
   optimizer, _ = make_optimizer(lr=1e-3, warmup_steps=0, total_steps=1000)
   algorithm = make_algorithm("grpo", kl_beta=0.0)
-  local_rows = TASKS_PER_HOST_BATCH * GROUP_SIZE * args.data_shards // jax.process_count()
+  local_rows = TASKS_PER_BATCH * GROUP_SIZE // jax.process_count()
   # One slot per local episode: every device samples as many rows in either run.
   sampler = Sampler(params, config, cache_len=256, mesh=hosts.sampling_mesh)
   engine = RolloutEngine(sampler, chat, num_slots=local_rows, max_turns=1, max_turn_tokens=2,
@@ -95,7 +87,7 @@ def main():
     trainer = Trainer(config=config, state=state, optimizer=optimizer, algorithm=algorithm,
                       engine=engine, rewards=RewardStage(pool), mesh=mesh, group_size=GROUP_SIZE,
                       seed=args.seed, hosts=hosts)
-    batches = global_batches(args.data_shards, args.seed)
+    batches = task_batches(args.seed)
     for _ in range(args.steps):
       tasks = next(batches)
       metrics = trainer.train_step(tasks)

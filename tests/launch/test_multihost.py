@@ -1,9 +1,9 @@
 """Multi-host on one machine: 2 processes x 4 CPU devices (launch/local_multihost.py, gloo) train
 the tiny echo-env trainer for 3 steps and match 1 process x 8 devices on the same global batches.
 
-Each process samples its own Grain shard on its own 4 devices with its own sandbox pool; the update
-is one program on the global 8-device mesh. The 1-process run trains on the concatenation of the
-two hosts' shards. Tokens (hence rewards, advantages, task order) must be identical; values that
+Each process samples its rows of the Grain pipeline's global batches on its own 4 devices with its
+own sandbox pool; the update is one program on the global 8-device mesh. The 1-process run trains
+on the same global batches. Tokens (hence rewards, advantages, task order) must be identical; values that
 go through cross-device float32 reductions (loss, grad norm, params) may differ by reduction order
 only, hence rtol = atol = 1e-5 (observed: ~1e-7 relative on metrics, ~2e-6 absolute on params
 after 3 Adam steps at lr 1e-3 that move params by ~3e-3).
@@ -47,7 +47,7 @@ def test_two_hosts_match_one_host(tmp_path):
   one, two = tmp_path / "one", tmp_path / "two"
   # Both runs at once: the machine's cores are shared between them either way.
   reference = subprocess.Popen(
-      [sys.executable, WORKER, *common, f"--out={one}", "--data_shards=2"], cwd=REPO,
+      [sys.executable, WORKER, *common, f"--out={one}"], cwd=REPO,
       env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"), text=True,
       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
   multi = subprocess.run(
@@ -64,7 +64,7 @@ def test_two_hosts_match_one_host(tmp_path):
   assert len(ref["history"]) == len(run["history"]) == 3
   for step, (a, b) in enumerate(zip(ref["history"], run["history"])):
     assert a["tasks"] == b["tasks"], step                  # the same global batch
-    assert len(set(a["tasks"])) == 4, a["tasks"]           # 2 hosts x 2 tasks x 8 samples
+    assert len(set(a["tasks"])) == 4, a["tasks"]           # 4 tasks x 8 samples, split over the hosts
     for key in EXACT:                                      # identical tokens -> identical rewards
       assert a[key] == b[key], (step, key, a[key], b[key])
     assert 0.0 < a["reward/mean"] < 1.0 and a["adv/abs_mean"] > 0, a     # a real gradient
