@@ -7,8 +7,10 @@ interleaved RoPE. Each GGUF tensor is therefore first turned back into the HF te
 undo that permutation) and then into ours by hf_keys' `to_ours`: both formats share one layout map.
 
 The params are built one leaf at a time (e.g. the stacked [L, D, H, Dh] q_proj from the L
-`blk.{i}.attn_q.weight` tensors) and, when shardings are given, put onto them before the next leaf
-is built: the host never holds two copies of the model. Everything that can be checked without
+`blk.{i}.attn_q.weight` tensors), as hf_import builds them: with shardings, each tensor is written
+straight into this host's shards of its leaf, which go onto their devices before the next leaf is
+started, so a host holds one dequantized tensor plus its own part of one leaf (a whole stacked
+leaf of 70B, e.g. mlp gate_proj, is 38 GB in bf16). Everything that can be checked without
 dequantizing (metadata, tensor names, types and shapes, vocab sizes) is checked first, so a bad
 file fails fast with one GGUFImportError naming the file and the problem.
 """
@@ -21,13 +23,12 @@ import re
 from typing import Any, Iterator
 
 import gguf
-import jax
 import numpy as np
 from absl import logging
 from etils import epath
 from gguf import GGMLQuantizationType as QType
 
-from selfchallenge_jax.checkpoint import hf_keys
+from selfchallenge_jax.checkpoint import hf_import, hf_keys
 from selfchallenge_jax.io.local_copies import local_file
 from selfchallenge_jax.model.config import LlamaConfig, RopeScaling
 from selfchallenge_jax.model.llama import param_shapes
@@ -328,17 +329,6 @@ def _hf_tensor(t, mapping: hf_keys.KeyMapping, config: LlamaConfig) -> np.ndarra
   return value
 
 
-def _sharding_at(shardings: Any, mapping: hf_keys.KeyMapping):
-  node = shardings
-  try:
-    for p in mapping.path:
-      node = node[p]
-  except (KeyError, TypeError) as e:
-    raise ValueError(f"shardings has no entry for params leaf {'/'.join(mapping.path)}: pass "
-                     "partitioning.param_shardings(config, mesh) for the imported config") from e
-  return node
-
-
 def import_gguf(path: epath.PathLike, *, shardings: Any = None,
                 **config_overrides: Any) -> tuple[LlamaConfig, dict]:
   """Returns (config, params) from a llama.cpp GGUF Llama file (local or gs://).
@@ -346,7 +336,7 @@ def import_gguf(path: epath.PathLike, *, shardings: Any = None,
   Params are numpy arrays in config.param_dtype (float32 unless overridden), or, with `shardings`
   (a pytree like partitioning.param_shardings(config, mesh), or a function of the imported config
   returning one), jax.Arrays on those shardings, each
-  leaf placed before the next is built (each host keeps only its addressable shards).
+  leaf placed before the next is built (each host builds only its addressable shards).
   Raises GGUFImportError for anything the file gets wrong.
   """
   path = epath.Path(path)
@@ -360,24 +350,13 @@ def import_gguf(path: epath.PathLike, *, shardings: Any = None,
     dtype = np.dtype(config.params_dtype)
     params: dict[str, Any] = {}
     for mapping, layer_tensors in plan:
-      leaf_shape = _leaf_shape(mapping, shapes)
-      leaf = np.empty(leaf_shape, dtype)
+      sharding = None if shardings is None else hf_import.sharding_at(shardings, mapping)
+      leaf = hf_import.new_leaf(_leaf_shape(mapping, shapes), dtype, sharding)
       for i, t in enumerate(layer_tensors):
-        value = mapping.to_ours(_hf_tensor(t, mapping, config), config).astype(dtype, copy=False)
-        if mapping.per_layer:
-          leaf[i] = value
-        else:
-          leaf[...] = value
-        del value
-      if shardings is not None:
-        host = leaf
-        leaf = jax.make_array_from_callback(leaf_shape, _sharding_at(shardings, mapping),
-                                            lambda index, host=host: host[index])
-        del host
-      target = params
-      for p in mapping.path[:-1]:
-        target = target.setdefault(p, {})
-      target[mapping.path[-1]] = leaf
+        leaf.set(i if mapping.per_layer else None,
+                 mapping.to_ours(_hf_tensor(t, mapping, config), config))
+      hf_import.set_leaf(params, mapping, leaf.finish())
+      del leaf
     logging.info("imported GGUF %s: %d tensors (%s)", path, len(tensors),
                  ", ".join(sorted({t.tensor_type.name for t in tensors.values()})))
   return config, params
