@@ -45,7 +45,7 @@ def check_workdir(workdir: epath.Path) -> None:
     raise SystemExit(f"workdir {workdir}: {e}") from e
   try:
     workdir.mkdir(parents=True, exist_ok=True)
-    probe = workdir / ".write_probe"
+    probe = workdir / f".write_probe_{jax.process_index()}"     # hosts may share the workdir
     probe.write_text("ok")
     probe.unlink()
     gcs.probe_checkpoint_storage(workdir)
@@ -81,7 +81,8 @@ def main(argv):
   check_workdir(workdir)
   jax.config.update("jax_compilation_cache_dir", compilation_cache_dir(workdir))
   ctx = RunContext(config, workdir)   # a bad mesh or init source fails here (cli: one line)
-  (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
+  if jax.process_index() == 0:
+    (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2, default=str))
   logging.info("devices: %s; mesh %s", jax.devices(), dict(ctx.mesh.shape))
   run_phases(ctx, names)
   print(f"done in {ctx.elapsed():.0f}s; workdir {workdir}")

@@ -42,6 +42,9 @@ class ChallengerOutput:
   num_tool_calls: int
   backend: str
   episode: ep.Episode | None = None    # PolicyBackend only: the tokens, for training on them
+  # The whole conversation as text, for outputs gathered from another process (which keep no
+  # episode); run.episode_record decodes `episode` otherwise.
+  transcript: str | None = None
 
 
 class ChallengerBackend(Protocol):

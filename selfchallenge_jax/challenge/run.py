@@ -9,6 +9,12 @@ Episode i of a family plays the environment with env seed `seed + i`. Every outp
 one record: kept, or rejected with a check.Reason (unparseable / no_failure_cases for outputs
 that do not parse, duplicate for near-duplicates of an earlier task of the run, else check.py's
 verdict), with provenance (family, env seed, backend, episode end reason).
+
+Multi-process runs: each process plays its share of every batch (requests[p::P]) on its own
+devices, the outputs are gathered (transcripts as text), every process parses and dedups all of
+them in the same order, each checks its share of the parsed tasks in its own sandbox pool, and
+the verdicts are gathered: every process ends with the same records, and process 0 writes the
+dataset. A record does not depend on which process played or checked it.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ import dataclasses
 import json
 from typing import Any, Callable, Mapping, Sequence
 
+import jax
 from absl import logging
 from etils import epath
 
 from selfchallenge_jax.challenge.backends import ChallengeRequest, ChallengerBackend, ChallengerOutput
 from selfchallenge_jax.challenge.dedup import Deduplicator
+from selfchallenge_jax.distributed import processes
 from selfchallenge_jax.challenge.parse import NO_FAILURE_CASES, ParseError, parse_challenger_output
 from selfchallenge_jax.sandbox import SandboxPool
 from selfchallenge_jax.tasks.check import CheckResult, Reason, check_tasks
@@ -81,11 +89,12 @@ def run_challenge(backend: ChallengerBackend, families: Sequence[str], num_per_f
                   dataset_name: str = "challenge", version: str = "1.0.0", batch_size: int = 32,
                   deduplicator: Deduplicator | None = None,
                   provenance: Mapping[str, Any] | None = None,
-                  on_record: Callable[[ChallengerOutput, TaskRecord], None] | None = None
-                  ) -> ChallengeStats:
+                  on_record: Callable[[ChallengerOutput, TaskRecord], None] | None = None,
+                  decode: Callable[[Sequence[int]], str] | None = None) -> ChallengeStats:
   """Runs num_per_family challenger episodes per family; see the module docstring.
   on_record(output, record) is called with each output and its record, in order (e.g. to write
-  the episodes' transcripts)."""
+  the episodes' transcripts). `batch_size`: requests per process and batch. `decode` (episode
+  tokens -> text) gives outputs gathered from other processes their transcripts."""
   if batch_size < 1:
     raise ValueError(f"batch_size must be >= 1, got {batch_size}")
   requests = [ChallengeRequest(family, seed + i, stream_id=k * num_per_family + i)
@@ -93,13 +102,16 @@ def run_challenge(backend: ChallengerBackend, families: Sequence[str], num_per_f
   dedup = deduplicator or Deduplicator()
   stats = ChallengeStats()
   writer = None
-  if dataset_dir is not None:
+  if dataset_dir is not None and processes.is_writer():
     writer = TaskDatasetWriter(dataset_dir, name=dataset_name, version=version,
                                provenance={"source": "challenger", "backend": backend.name,
                                            "seed": seed, **(provenance or {})})
   try:
-    for start in range(0, len(requests), batch_size):
-      outputs = backend.generate(requests[start:start + batch_size], seed)
+    chunk_size = batch_size * jax.process_count()
+    for start in range(0, len(requests), chunk_size):
+      chunk = requests[start:start + chunk_size]
+      mine = processes.share(chunk)
+      outputs = _gather_outputs(backend.generate(mine, seed) if mine else [], len(chunk), decode)
       for output, record in zip(outputs, _filter(outputs, pool, dedup, stats)):
         stats.records.append(record)
         if on_record is not None:
@@ -122,7 +134,7 @@ def episode_record(output: ChallengerOutput, record: TaskRecord,
                    decode: Callable[[Sequence[int]], str] | None = None) -> dict[str, Any]:
   """One challenger episode and its verdict as a JSON-able record: why a record was not kept.
   `text` is the whole conversation (decode(episode tokens)) where the backend kept the tokens."""
-  text = None
+  text = output.transcript
   if decode is not None and output.episode is not None:
     text = decode(output.episode.tokens)
   return {**_provenance(output), "keep": record.keep, "reason": record.reason,
@@ -161,8 +173,26 @@ def _filter(outputs: Sequence[ChallengerOutput], pool: SandboxPool, dedup: Dedup
                       task=task), provenance=provenance)
       continue
     to_check.append((i, task))
-  results = check_tasks([task for _, task in to_check], pool) if to_check else []
-  for (i, _), result in zip(to_check, results):
-    records[i] = TaskRecord.from_check(result, provenance=_provenance(outputs[i]))
+  mine = processes.share(to_check)
+  verdicts = [(r.keep, Reason(r.reason).value, r.detail)
+              for r in (check_tasks([task for _, task in mine], pool) if mine else [])]
+  for (i, task), (keep, reason, detail) in zip(to_check,
+                                               processes.gather_shares(verdicts, len(to_check))):
+    records[i] = TaskRecord.from_check(CheckResult(keep=keep, reason=Reason(reason), detail=detail,
+                                                   task=task), provenance=_provenance(outputs[i]))
   assert all(r is not None for r in records)
   return records  # type: ignore[return-value]
+
+
+def _gather_outputs(mine: list[ChallengerOutput], total: int,
+                    decode: Callable[[Sequence[int]], str] | None) -> list[ChallengerOutput]:
+  """Every process's outputs of a chunk's shares, in request order (one process: `mine`)."""
+  if jax.process_count() == 1:
+    return mine
+  portable = [{"request": dataclasses.asdict(o.request), "env_kwargs": o.env_kwargs,
+               "text": o.text, "end_reason": o.end_reason, "ended_by": o.ended_by,
+               "num_tool_calls": o.num_tool_calls, "backend": o.backend,
+               "transcript": (decode(o.episode.tokens) if decode is not None and
+                              o.episode is not None else o.transcript)} for o in mine]
+  return [ChallengerOutput(**{**d, "request": ChallengeRequest(**d["request"])})
+          for d in processes.gather_shares(portable, total)]

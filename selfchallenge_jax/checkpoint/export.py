@@ -9,6 +9,7 @@ import jax
 import numpy as np
 from absl import logging
 from etils import epath
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
 from selfchallenge_jax.checkpoint.hf_export import export_hf
@@ -61,21 +62,32 @@ def export_checkpoint(checkpoint_dir: epath.PathLike, out_dir: epath.PathLike, *
   return files + copy_tokenizer_files(tokenizer_dir, out_dir)
 
 
-def check_hf_export(hf_dir: str, params: Any, config, token_ids: Sequence[int]) -> dict[str, Any]:
-  """Loads the export (a local directory) with transformers and compares it with ours on
-  `token_ids`: max |logit difference| and, when the export has a tokenizer.json, whether
-  transformers' tokenizer encodes the decoded text to the same ids. Needs torch + transformers."""
+def policy_logits(params: Any, config: LlamaConfig, token_ids: Sequence[int]) -> np.ndarray:
+  """Our logits [1, T, V] for one token sequence, on this host, from params on any mesh (also
+  spanning processes: then every process must call)."""
+  from selfchallenge_jax.model import llama  # pylint: disable=import-outside-toplevel
+  tokens = np.asarray([list(token_ids)], np.int32)
+  positions = np.arange(tokens.shape[1], dtype=np.int32)[None]
+  logits = jax.jit(llama.forward, static_argnums=4)(params, tokens, positions,
+                                                     np.ones_like(tokens, bool), config)
+  if not logits.is_fully_addressable:
+    logits = multihost_utils.process_allgather(logits, tiled=True)
+  return np.asarray(logits, np.float32)
+
+
+def check_hf_export(hf_dir: str, our_logits: np.ndarray, token_ids: Sequence[int]
+                    ) -> dict[str, Any]:
+  """Loads the export (a local directory) with transformers and compares its logits on
+  `token_ids` with ours (policy_logits): max |logit difference| and, when the export has a
+  tokenizer.json, whether transformers' tokenizer encodes the decoded text to the same ids.
+  Needs torch + transformers."""
   import torch  # pylint: disable=import-outside-toplevel  (not on TPU hosts: callers check)
   import transformers  # pylint: disable=import-outside-toplevel
 
-  from selfchallenge_jax.model import llama  # pylint: disable=import-outside-toplevel
   model = transformers.LlamaForCausalLM.from_pretrained(hf_dir).float().eval()
-  tokens = np.asarray([list(token_ids)], np.int64)
-  positions = np.arange(tokens.shape[1])[None]
-  ours = np.asarray(llama.forward(params, tokens, positions, np.ones_like(tokens, bool), config))
   with torch.no_grad():
-    ref = model(input_ids=torch.tensor(tokens)).logits.float().numpy()
-  out = {"max_abs_logit_diff": float(np.abs(ours - ref).max())}
+    ref = model(input_ids=torch.tensor([list(token_ids)])).logits.float().numpy()
+  out = {"max_abs_logit_diff": float(np.abs(our_logits - ref).max())}
   if (epath.Path(hf_dir) / "tokenizer.json").exists():
     tokenizer = transformers.AutoTokenizer.from_pretrained(hf_dir)
     text = tokenizer.decode(list(token_ids))

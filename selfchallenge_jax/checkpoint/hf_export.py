@@ -1,7 +1,10 @@
 """Export params to an HF Llama checkpoint: sharded safetensors + index json + config.json.
 
-Works from host numpy arrays or sharded jax.Arrays (each layer slice is gathered on its own), and
-to any epath destination (local or gs://).
+Works from host numpy arrays or sharded jax.Arrays, and to any epath destination (local or gs://).
+Streamed: a host holds one safetensors file's tensors at most (each layer slice is gathered on its
+own). Multi-process (params spanning hosts): every process takes part in each tensor's gather, the
+files are written by processes in turn (file i by process i mod P), and process 0 writes the index
+and config.json. No torch, no whole model on any host.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from etils import epath
 from safetensors.numpy import save as safetensors_bytes
 
@@ -31,8 +36,15 @@ def _hf_tensors(params: dict, config: LlamaConfig, dtype: np.dtype, keys: set[st
     value = _leaf(params, mapping)
     for i, key in enumerate(hf_keys.hf_keys(mapping, config)):
       if key in keys:
-        ours = np.asarray(value[i] if mapping.per_layer else value)
+        ours = _on_host(value[i] if mapping.per_layer else value)
         yield key, np.ascontiguousarray(mapping.to_hf(ours, config).astype(dtype, copy=False))
+
+
+def _on_host(x: Any) -> np.ndarray:
+  """A whole tensor on this host; an array spanning processes is gathered (all processes call)."""
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+  return np.asarray(x)
 
 
 def _plan_shards(params: dict, config: LlamaConfig, dtype: np.dtype,
@@ -55,7 +67,7 @@ def _plan_shards(params: dict, config: LlamaConfig, dtype: np.dtype,
 
 def export_hf(params: dict, config: LlamaConfig, out_dir: epath.PathLike, *,
               dtype: str | None = None, max_shard_bytes: int = 2 << 30) -> list[str]:
-  """Writes the checkpoint; returns the safetensors file names written.
+  """Writes the checkpoint; returns the safetensors file names (of all processes).
 
   Shard names are known before any tensor is converted, so each file is written once under its
   final name (no renames: on gs:// a rename is a copy plus a delete).
@@ -67,10 +79,13 @@ def export_hf(params: dict, config: LlamaConfig, out_dir: epath.PathLike, *,
   plan = _plan_shards(params, config, np_dtype, max_shard_bytes)
   names = ([SINGLE_FILE] if len(plan) == 1 else
            [f"model-{i + 1:05d}-of-{len(plan):05d}.safetensors" for i in range(len(plan))])
-  for name, shard in zip(names, plan):
+  for index, (name, shard) in enumerate(zip(names, plan)):
     tensors = dict(_hf_tensors(params, config, np_dtype, {key for key, _ in shard}))
-    (out / name).write_bytes(safetensors_bytes(tensors, metadata={"format": "pt"}))
+    if index % jax.process_count() == jax.process_index():
+      (out / name).write_bytes(safetensors_bytes(tensors, metadata={"format": "pt"}))
     del tensors
+  if jax.process_index() != 0:
+    return names
   if len(plan) > 1:
     weight_map = {key: name for name, shard in zip(names, plan) for key, _ in shard}
     index = {"metadata": {"total_size": sum(n for shard in plan for _, n in shard)},

@@ -16,14 +16,13 @@ identity (no collective, no copy): single-process behaviour is unchanged.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import jax
 import numpy as np
-from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding
 
+from selfchallenge_jax.distributed.processes import allgather_json, is_writer
 from selfchallenge_jax.model.config import LlamaConfig
 from selfchallenge_jax.model.partitioning import sampling_param_shardings, to_sampling_layout
 
@@ -49,11 +48,6 @@ def host_block(mesh: Mesh, process_index: int) -> Mesh:
   return Mesh(local, mesh.axis_names)
 
 
-def _bucket(n: int) -> int:
-  """Power-of-two sizes so the gather compiles a few programs, not one per payload size."""
-  return 1 << max(6, (n - 1).bit_length())
-
-
 class HostGroup:
   """This process's view of the run's processes: its sampling mesh, its rows, the gathers."""
 
@@ -70,7 +64,7 @@ class HostGroup:
   @property
   def is_writer(self) -> bool:
     """The process that writes run-level files (metrics, markers): process 0."""
-    return self.process_index == 0
+    return is_writer()
 
   def row_offset(self, local_rows: int) -> int:
     """Index in the global batch of this host's first row (every host has `local_rows`)."""
@@ -110,18 +104,8 @@ class HostGroup:
         replicated, self._local_sampling)
 
   def allgather(self, value: Any) -> list[Any]:
-    """Every process's JSON-serializable `value`, in process order (a collective: all must call).
-
-    Floats survive exactly (JSON writes the shortest repr that round-trips a float64).
-    """
-    if self.single:
-      return [value]
-    data = np.frombuffer(json.dumps(value).encode(), np.uint8)
-    sizes = multihost_utils.process_allgather(np.asarray([data.size], np.int32))
-    padded = np.zeros(_bucket(int(sizes.max())), np.uint8)
-    padded[:data.size] = data
-    gathered = multihost_utils.process_allgather(padded)
-    return [json.loads(bytes(row[:int(n)]).decode()) for row, n in zip(gathered, sizes.ravel())]
+    """Every process's JSON-serializable `value`, in process order (a collective: all must call)."""
+    return allgather_json(value)
 
   def concat(self, lists: dict[str, list[Any]]) -> dict[str, list[Any]]:
     """Every process's lists under each key, concatenated in process order (global batch order)."""

@@ -18,10 +18,12 @@ import dataclasses
 import json
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+import jax
 from absl import logging
 from etils import epath
 
 from selfchallenge_jax.agents.executor import UserFactory, executor_spec
+from selfchallenge_jax.distributed import processes
 from selfchallenge_jax.envs.benchmark_task import BenchmarkTask
 from selfchallenge_jax.evaluation.pass_at_k import mean_pass_at_k
 from selfchallenge_jax.envs.scoring import score_episode
@@ -115,22 +117,31 @@ def evaluate(engine: RolloutEngine, tasks_by_env: Mapping[str, Sequence[Benchmar
   turns: dict[str, list[int]] = collections.defaultdict(list)
   sampled: dict[str, list[int]] = collections.defaultdict(list)
 
+  # Multi-process: each process runs its share of every chunk (work[p::P]) on its own devices
+  # and the outcomes are gathered, so every process returns the same result. Each sample's tokens
+  # depend on its stream id only, not on which process or batch sampled it.
   work = list(_work_items(tasks_by_env, n))
-  for start in range(0, len(work), per_run):
-    chunk = work[start:start + per_run]
+  chunk_size = per_run * jax.process_count()
+  for start in range(0, len(work), chunk_size):
+    chunk = work[start:start + chunk_size]
+    mine = processes.share(chunk)
     specs = [executor_spec(task, stream_id=stream_id, tag=(name, index), user_factory=user_factory)
-             for stream_id, name, index, task in chunk]
+             for stream_id, name, index, task in mine]
     episodes = engine.run(specs, seed=seed, on_episode_end=(
-        None if on_episode_end is None else lambda index, episode: on_episode_end()))
+        None if on_episode_end is None else lambda index, episode: on_episode_end())) if specs else []
     del specs     # the environments are released once the chunk is scored
-    for (stream_id, name, index, task), episode in zip(chunk, episodes):
-      _record(results[name][index], task, episode)
+    outcomes = [_outcome(engine, item, episode, with_record=on_scored is not None)
+                for item, episode in zip(mine, episodes)]
+    for (stream_id, name, index, task), outcome in zip(
+        chunk, processes.gather_shares(outcomes, len(chunk))):
+      result = results[name][index]
+      result.rewards.append(outcome["reward"])
+      result.end_reasons.append(outcome["end_reason"])
+      turns[name].append(outcome["turns"])
+      sampled[name].append(outcome["sampled_tokens"])
       if on_scored is not None:
-        on_scored(episode_record(engine, name, task, stream_id, episode,
-                                 results[name][index].rewards[-1]))
-      turns[name].append(episode.num_turns)
-      sampled[name].append(sum(episode.loss_mask))
-    logging.info("evaluate: %d / %d episodes", min(start + per_run, len(work)), len(work))
+        on_scored(outcome["record"])
+    logging.info("evaluate: %d / %d episodes", min(start + chunk_size, len(work)), len(work))
 
   envs = {name: _env_result(name, task_results, n, k, turns[name], sampled[name])
           for name, task_results in results.items()}
@@ -176,9 +187,16 @@ def episode_text(engine: RolloutEngine | EndpointAgent, episode: Episode) -> str
   return "\n\n".join(parts)
 
 
-def _record(result: TaskResult, task: BenchmarkTask, episode: Episode) -> None:
-  result.rewards.append(score_episode(task, episode))
-  result.end_reasons.append(episode.end_reason)
+def _outcome(engine: RolloutEngine, item: tuple[int, str, int, BenchmarkTask], episode: Episode,
+             with_record: bool) -> dict[str, Any]:
+  """What the result needs of one episode, JSON-able (gathered across processes)."""
+  stream_id, name, _, task = item
+  reward = score_episode(task, episode)
+  out = {"reward": reward, "end_reason": episode.end_reason, "turns": episode.num_turns,
+         "sampled_tokens": sum(episode.loss_mask)}
+  if with_record:
+    out["record"] = episode_record(engine, name, task, stream_id, episode, reward)
+  return out
 
 
 def _env_result(name: str, tasks: list[TaskResult], n: int, k: int, turns: list[int],

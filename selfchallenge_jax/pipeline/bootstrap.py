@@ -25,6 +25,7 @@ from absl import logging
 from etils import epath
 
 from selfchallenge_jax.checkpoint.manager import Checkpointer
+from selfchallenge_jax.distributed import processes
 from selfchallenge_jax.pipeline import demos as demo_lib
 from selfchallenge_jax.pipeline.context import RunContext
 from selfchallenge_jax.pipeline.copy_pretrain import copy_batch
@@ -35,7 +36,7 @@ from selfchallenge_jax.rl.optimizer import sft_optimizer_from_config
 from selfchallenge_jax.sharding.program import ProgramTable
 from selfchallenge_jax.tokenizer.train_sentencepiece import train_chat_sentencepiece
 from selfchallenge_jax.train import programs as training_programs
-from selfchallenge_jax.train.programs import TrainSpec
+from selfchallenge_jax.train.programs import TrainSpec, batch_shardings
 
 
 def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -65,12 +66,14 @@ def _examples(ctx: RunContext, chats, max_len: int) -> list[tuple[np.ndarray, np
 
 def _scratch_start(ctx: RunContext, chats):
   """Tokenizer (trained, or copied from config.tokenizer.path) and random params on the mesh."""
-  if ctx.config.tokenizer.path:
-    ctx.tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
-    ctx.tokenizer_path.write_bytes(epath.Path(ctx.config.tokenizer.path).read_bytes())
-  else:
-    train_chat_sentencepiece(demo_lib.corpus_text(chats, ctx.config.chat.tool_schemas),
-                             ctx.tokenizer_path, ctx.config.tokenizer.vocab_size)
+  if processes.is_writer():        # process 0 writes it; the others read it after the barrier
+    if ctx.config.tokenizer.path:
+      ctx.tokenizer_path.parent.mkdir(parents=True, exist_ok=True)
+      ctx.tokenizer_path.write_bytes(epath.Path(ctx.config.tokenizer.path).read_bytes())
+    else:
+      train_chat_sentencepiece(demo_lib.corpus_text(chats, ctx.config.chat.tool_schemas),
+                               ctx.tokenizer_path, ctx.config.tokenizer.vocab_size)
+  processes.barrier("tokenizer written")
   config = ctx.model_config()
   return config, training_programs.init_params(config, ctx.mesh)(jax.random.key(ctx.config.seed))
 
@@ -111,6 +114,10 @@ def run_bootstrap(ctx: RunContext) -> dict:
     programs = ProgramTable()
 
     def step(state, batch):
+      # Every process builds the same batch (same demos, same seed); each places its devices'
+      # rows, so the batch is one global array however many processes share the mesh.
+      batch = tuple(jax.make_array_from_callback(x.shape, sharding, lambda index, x=x: x[index])
+                    for x, sharding in zip(batch, batch_shardings(batch, ctx.mesh)))
       return programs.get(tuple(x.shape for x in batch),
                           lambda: training_programs.sft_step(spec, batch))(state, *batch)
 

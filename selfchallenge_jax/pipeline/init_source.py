@@ -26,6 +26,7 @@ from selfchallenge_jax.checkpoint.gguf_import import import_gguf
 from selfchallenge_jax.checkpoint.hf_config import from_hf_config, read_hf_config
 from selfchallenge_jax.checkpoint.hf_import import import_hf
 from selfchallenge_jax.checkpoint.tokenizer_files import copy_tokenizer_files
+from selfchallenge_jax.distributed import processes
 from selfchallenge_jax.io import package_files
 from selfchallenge_jax.model.config import LlamaConfig, get_config
 from selfchallenge_jax.model.partitioning import param_shardings
@@ -102,16 +103,20 @@ def load_pretrained(source: InitSource, mesh: Mesh, overrides: dict[str, Any],
       check_architecture(config, preset, source)
     return shardings(config)
 
+  # Multi-process: process 0 writes the tokenizer files, the others read them after a barrier.
   if source.kind == "gguf":
     tokenizer = HFTokenizer.from_gguf(source.path)
     config, params = import_gguf(source.path, shardings=checked_shardings, **overrides)
-    tokenizer.save(tokenizer_dir)
+    if processes.is_writer():
+      tokenizer.save(tokenizer_dir)
   elif source.kind == "hf":
     hf_dir = epath.Path(source.path)
     if preset and (hf_dir / "config.json").exists():      # before the weights are read
       check_architecture(from_hf_config(read_hf_config(hf_dir), **overrides), preset, source)
     config, params = import_hf(hf_dir, shardings=shardings, **overrides)
-    copy_tokenizer_files(hf_dir, tokenizer_dir)
+    if processes.is_writer():
+      copy_tokenizer_files(hf_dir, tokenizer_dir)
+    processes.barrier("tokenizer files copied")
     tokenizer = load_tokenizer(tokenizer_dir)
   else:
     raise ValueError(f"load_pretrained needs an hf: or gguf: source, got {source.spec!r}")

@@ -105,7 +105,7 @@ def run_train(ctx: RunContext) -> dict:
   engine = make_engine(ctx, hosts.sampler_params(state.params), config, mesh=hosts.sampling_mesh)
   metrics_writer = MetricsWriter(ctx.workdir) if hosts.is_writer else None
   preemption = _Preemption()
-  trained: set[str] = set()                # distinct kept tasks this host's batches held
+  trained: set[str] = set()                # distinct kept tasks this host's rows held
 
   def next_tasks():
     tasks = next(iterator)
@@ -147,5 +147,6 @@ def run_train(ctx: RunContext) -> dict:
     preemption.restore()
     engine.close()
     ckpt.close()
+  trained = set().union(*map(set, hosts.allgather(sorted(trained - {""}))))   # every host's
   return {"steps": cfg.steps, "final": last, "kept_tasks": len(source),
-          "tasks_trained": len(trained - {""}), "seconds": time.time() - t0}
+          "tasks_trained": len(trained), "seconds": time.time() - t0}
