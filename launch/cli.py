@@ -45,5 +45,22 @@ def guarded(main: Callable[[list[str]], None], name: str) -> Callable[[list[str]
   return wrapped
 
 
+def _flags_parser(name: str) -> Callable[[list[str]], list[str]]:
+  """absl's flag parsing, where a `--config.x=...` override naming a field the config does not
+  have (ml_collections raises AttributeError / KeyError) is one clear line too."""
+
+  def parse(argv: list[str]) -> list[str]:
+    try:
+      return app.parse_flags_with_usage(argv)
+    except (AttributeError, KeyError) as e:
+      if os.environ.get(TRACEBACK_ENV):
+        raise
+      overrides = [a.split("=", 1)[0] for a in argv[1:] if a.startswith("--config.")]
+      raise SystemExit(f"{name}: error: a config override names no field of the config "
+                       f"({_message(e).strip(chr(34) + chr(39))}; overrides given: {', '.join(overrides) or 'none'})"
+                       ) from None
+  return parse
+
+
 def run(main: Callable[[list[str]], None], name: str) -> None:
-  app.run(guarded(main, name))
+  app.run(guarded(main, name), flags_parser=_flags_parser(name))

@@ -207,12 +207,12 @@ def _open_checkpoint(checkpoint: str, mesh, run_config, own_chat: bool = False):
 def _policy_engine(mesh, run_config):
   """(RolloutEngine over --checkpoint, the run config, a description of the policy)."""
   from selfchallenge_jax.rollout.engine import RolloutEngine
+  from selfchallenge_jax.rollout.engine_options import EngineOptions
 
   sampler, chat, run_config, description = _open_checkpoint(FLAGS.checkpoint, mesh, run_config)
   run_config = _with_max_turns(run_config)
-  options = dict(run_config.sampling)
-  options.pop("cache_len")
-  return RolloutEngine(sampler, chat, **options), run_config, description
+  options = EngineOptions.from_config(run_config.sampling)
+  return RolloutEngine(sampler, chat, **options.as_kwargs()), run_config, description
 
 
 def _with_max_turns(run_config):

@@ -71,12 +71,14 @@ def main(argv):
     distributed.initialize()        # TPU auto-detection, or the local launcher's environment
   from selfchallenge_jax.pipeline.context import RunContext
   from selfchallenge_jax.pipeline.phases import phase_fn, run_phases
+  from selfchallenge_jax.pipeline.run_config import check_run_config
   config = FLAGS.config
   if config is None:
     raise SystemExit("--config is required (e.g. --config=configs/tiny_cpu.py)")
   names = [p for p in config.phases.split(",") if p]
   for name in names:
     phase_fn(name)                               # unknown phases fail before any compute
+  check_run_config(config)                       # so do bad values, before the workdir exists
   workdir = epath.Path(FLAGS.workdir)
   check_workdir(workdir)
   jax.config.update("jax_compilation_cache_dir", compilation_cache_dir(workdir))

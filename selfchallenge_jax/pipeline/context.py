@@ -31,6 +31,7 @@ from selfchallenge_jax.checkpoint.export import load_params
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.model.config import LlamaConfig, get_config
 from selfchallenge_jax.pipeline.init_source import parse_init, training_overrides
+from selfchallenge_jax.pipeline.run_config import check_run_config
 from selfchallenge_jax.sharding import make_mesh
 from selfchallenge_jax.tokenizer import load_tokenizer, make_chat_format
 
@@ -40,6 +41,7 @@ class RunContext:
   def __init__(self, config: ml_collections.ConfigDict, workdir: epath.PathLike):
     self.config = config
     self.workdir = epath.Path(workdir)
+    check_run_config(config)                    # bad values fail before any compute
     self.mesh = make_mesh(tuple(config.mesh))
     self.families = [f for f in config.families.split(",") if f]
     self.init = parse_init(config.init)         # a bad init spec fails before any compute

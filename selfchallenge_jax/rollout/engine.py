@@ -18,7 +18,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import time
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
@@ -28,7 +28,8 @@ from selfchallenge_jax.sampling import programs as sampling_programs
 from selfchallenge_jax.sharding.program import Program, ProgramTable
 from selfchallenge_jax.rollout import episode as ep
 from selfchallenge_jax.rollout.episode_source import ListSource, QueueSource
-from selfchallenge_jax.rollout.extend_shapes import MIN_EXTEND_ROWS, ExtendShapes
+from selfchallenge_jax.rollout.engine_options import EngineOptions
+from selfchallenge_jax.rollout.extend_shapes import ExtendShapes
 from selfchallenge_jax.sampling import decode as dec
 from selfchallenge_jax.sampling.sampler import Sampler, slot_key_data
 from selfchallenge_jax.tokenizer.chat_base import ChatFormat
@@ -71,23 +72,21 @@ class RolloutEngine:
   num_slots; worth it where a step's cost grows with its rows (CPU; the KV reads anywhere).
   """
 
-  def __init__(self, sampler: Sampler, chat: ChatFormat, *, num_slots: int, max_turns: int = 8,
-               max_turn_tokens: int = 256, max_episode_tokens: int = 1024, chunk_steps: int = 16,
-               temperature: float = 1.0, top_p: float = 1.0, env_threads: int = 16,
-               overlap: bool = True, min_extend_rows: int = MIN_EXTEND_ROWS,
-               extend_overhead_tokens: int = -1, compact_decode: bool = False):
+  def __init__(self, sampler: Sampler, chat: ChatFormat, **options: Any):
+    """`options`: engine_options.EngineOptions fields (num_slots required), validated there."""
+    opts = EngineOptions(**options)
     if len(chat.stop_ids) > sampler.max_stop_ids:
       raise ValueError(f"chat format has {len(chat.stop_ids)} stop ids; sampler allows "
                        f"{sampler.max_stop_ids}")
-    self.sampler, self.chat, self.num_slots = sampler, chat, num_slots
-    self.max_turns, self.max_turn_tokens = max_turns, max_turn_tokens
-    self.max_episode_tokens, self.chunk_steps = max_episode_tokens, chunk_steps
-    self.temperature, self.top_p, self.overlap = temperature, top_p, overlap
-    self.shapes = ExtendShapes(num_slots, sampler.cache_len, min_extend_rows,
-                               extend_overhead_tokens)
-    self.compact_decode = compact_decode
+    self.sampler, self.chat, self.options, self.num_slots = sampler, chat, opts, opts.num_slots
+    self.max_turns, self.max_turn_tokens = opts.max_turns, opts.max_turn_tokens
+    self.max_episode_tokens, self.chunk_steps = opts.max_episode_tokens, opts.chunk_steps
+    self.temperature, self.top_p, self.overlap = opts.temperature, opts.top_p, opts.overlap
+    self.shapes = ExtendShapes(opts.num_slots, sampler.cache_len, opts.min_extend_rows,
+                               opts.extend_overhead_tokens)
+    self.compact_decode = opts.compact_decode
     self.stats = EngineStats()
-    self._pool = cf.ThreadPoolExecutor(max_workers=env_threads, thread_name_prefix="env")
+    self._pool = cf.ThreadPoolExecutor(max_workers=opts.env_threads, thread_name_prefix="env")
     self._stop = np.full((sampler.max_stop_ids,), -1, np.int32)
     self._stop[:len(chat.stop_ids)] = chat.stop_ids
     self._programs = ProgramTable()

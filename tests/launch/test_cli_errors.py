@@ -32,6 +32,17 @@ CASES = {
                                       f"--workdir={t / 'out'}"),
     "main_unknown_phase": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
                                      f"--workdir={t / 'out'}", "--config.phases=bootstrap,nope"),
+    "main_unknown_config_field": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
+                                            f"--workdir={t / 'out'}", "--config.rl.nope=1"),
+    # Values a phase would reject only after the bootstrap's minutes of compute.
+    "main_bad_slots": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
+                                 f"--workdir={t / 'out'}", "--config.sampling.num_slots=-4"),
+    "main_unknown_algorithm": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
+                                         f"--workdir={t / 'out'}", "--config.rl.algorithm=ppo"),
+    "main_unknown_family": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
+                                      f"--workdir={t / 'out'}", "--config.families=calculation,x"),
+    "main_bad_group_size": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
+                                      f"--workdir={t / 'out'}", "--config.rl.group_size=0"),
     "convert_config_without_vocab_size": lambda t: (
         "launch.convert_hf", f"--hf_dir={_hf_dir_without_vocab(t)}", f"--out={t / 'out'}"),
     "convert_missing_gguf": lambda t: ("launch.convert_hf", f"--gguf={t / 'none.gguf'}",
