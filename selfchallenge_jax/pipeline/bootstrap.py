@@ -133,7 +133,8 @@ def run_bootstrap(ctx: RunContext) -> dict:
         progress.update(i + 1, loss=copy_losses[-1])
     if cfg.steps:
       batches = DemoBatches(examples, batch_tokens=cfg.batch_tokens,
-                            length_multiple=cfg.length_multiple, max_len=cfg.max_len, rng=rng)
+                            length_multiple=cfg.length_multiple, max_len=cfg.max_len, rng=rng,
+                            row_multiple=ctx.mesh.shape["data"] * ctx.mesh.shape["fsdp"])
       progress = Progress("bootstrap SFT", cfg.steps)
       for i in range(cfg.steps):
         batch = batches.next()

@@ -27,12 +27,14 @@ Example = tuple[np.ndarray, np.ndarray]          # (token ids [T], role mask [T]
 class DemoBatches:
 
   def __init__(self, examples: list[Example], *, batch_tokens: int, length_multiple: int,
-               max_len: int, rng: np.random.Generator):
+               max_len: int, rng: np.random.Generator, row_multiple: int = 1):
+    """`row_multiple`: rows per batch are rounded up to it (the mesh's batch-parallel size: a row
+    count it does not divide would be replicated, every device computing the whole batch)."""
     if not examples:
       raise ValueError("DemoBatches needs at least one example")
-    if length_multiple < 1 or batch_tokens < 1:
-      raise ValueError(f"length_multiple and batch_tokens must be >= 1, got {length_multiple}, "
-                       f"{batch_tokens}")
+    if length_multiple < 1 or batch_tokens < 1 or row_multiple < 1:
+      raise ValueError(f"length_multiple, batch_tokens and row_multiple must be >= 1, got "
+                       f"{length_multiple}, {batch_tokens}, {row_multiple}")
     too_long = [len(ids) for ids, _ in examples if len(ids) > max_len]
     if too_long:
       raise ValueError(f"{len(too_long)} examples exceed max_len={max_len} (longest "
@@ -45,7 +47,8 @@ class DemoBatches:
     for i, (ids, _) in enumerate(examples):
       bucket = min(-(-len(ids) // length_multiple) * length_multiple, max_len)
       self.buckets.setdefault(bucket, []).append(i)
-    self.rows = {bucket: max(1, batch_tokens // bucket) for bucket in self.buckets}
+    self.rows = {bucket: -(-max(1, batch_tokens // bucket) // row_multiple) * row_multiple
+                 for bucket in self.buckets}
     self._queue: list[tuple[int, np.ndarray]] = []
     self.epochs = 0
 

@@ -57,3 +57,14 @@ def test_bad_input_fails_clearly():
   with pytest.raises(ValueError, match="exceed max_len"):
     DemoBatches(_examples([20]), batch_tokens=64, length_multiple=4, max_len=16,
                 rng=np.random.default_rng(0))
+
+
+def test_rows_are_rounded_up_to_the_row_multiple():
+  """On a mesh of 4 batch-parallel devices every batch splits: a row count it did not divide
+  would be replicated (every device computing the whole batch)."""
+  batches = DemoBatches(_examples([100, 200, 250, 300, 500, 700, 1000]), batch_tokens=1024,
+                        length_multiple=256, max_len=1024, rng=np.random.default_rng(0),
+                        row_multiple=4)
+  assert batches.rows == {256: 4, 512: 4, 768: 4, 1024: 4}
+  for _ in range(6):
+    assert batches.next()[0].shape[0] == 4
