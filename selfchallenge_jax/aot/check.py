@@ -16,14 +16,14 @@ from typing import Any, Sequence
 
 import jax
 import ml_collections
-from jax.experimental import mesh_utils
 from jax.sharding import Mesh
 
 from selfchallenge_jax.aot import roofline as rl
 from selfchallenge_jax.aot.chips import CHIPS
 from selfchallenge_jax.aot.programs import RunPrograms, per_chip_bytes
 from selfchallenge_jax.aot.tpu_config import AotPlan, make_plan
-from selfchallenge_jax.sharding.mesh import MESH_AXES
+from selfchallenge_jax.distributed.hosts import host_block
+from selfchallenge_jax.sharding.mesh import make_mesh
 
 HEADROOM = 0.10
 FLOPS_TOLERANCE = 0.15
@@ -51,8 +51,9 @@ class ProgramReport:
   flops_per_chip: float              # layer-extrapolated (all L layers counted)
   bytes_per_chip: float              # layer-extrapolated HBM bytes accessed
   reported_flops_per_chip: float     # cost analysis of the full program (loop bodies once)
-  expected_flops: float              # analytic, whole slice
+  expected_flops: float              # analytic, over the chips the program runs on
   compile_s: float
+  chips: int = 0                     # the chips it runs on (a host's, for sampling); 0 = slice
 
   @property
   def program_bytes(self) -> int:
@@ -92,7 +93,7 @@ class CheckResult:
 
   def flops_ratio(self, name: str) -> float:
     p = self.program(name)
-    return p.flops_per_chip * self.num_chips / p.expected_flops
+    return p.flops_per_chip * (p.chips or self.num_chips) / p.expected_flops
 
   def roofline(self, name: str) -> rl.Roofline:
     p = self.program(name)
@@ -143,12 +144,18 @@ def _cost(compiled) -> dict[str, float]:
 
 
 def make_aot_mesh(plan: AotPlan, devices: Sequence[Any]) -> Mesh:
+  """The run's mesh (sharding.make_mesh: hosts' devices in process-major blocks)."""
   if len(devices) != plan.topology.num_chips:
     raise ValueError(f"topology {plan.topology.name} should have {plan.topology.num_chips} "
                      f"devices, got {len(devices)}")
-  grid = mesh_utils.create_device_mesh(plan.mesh_shape, devices=list(devices),
-                                       allow_split_physical_axes=True)
-  return Mesh(grid, MESH_AXES)
+  return make_mesh(plan.mesh_shape, list(devices))
+
+
+def sampling_mesh(mesh: Mesh) -> Mesh:
+  """Where one host samples: its block of the mesh (the whole mesh on one host), as
+  distributed.HostGroup gives the run's sampler."""
+  processes = {d.process_index for d in mesh.devices.flat}
+  return mesh if len(processes) == 1 else host_block(mesh, min(processes))
 
 
 def _expected(name: str, plan: AotPlan) -> tuple[float, str]:
@@ -179,9 +186,10 @@ def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_
   """Compiles sft_step, update, [ref_logprobs], prefill and decode for the config's plan."""
   plan = make_plan(config)
   mesh = make_aot_mesh(plan, devices)
-  full = RunPrograms(config, plan, plan.model, mesh)
-  probes = [RunPrograms(config, plan, plan.model.replace(num_layers=n, unroll_layers=True), mesh)
-            for n in (1, 2)]
+  host_mesh = sampling_mesh(mesh)
+  full = RunPrograms(config, plan, plan.model, mesh, host_mesh)
+  probes = [RunPrograms(config, plan, plan.model.replace(num_layers=n, unroll_layers=True), mesh,
+                        host_mesh) for n in (1, 2)]
   names = ["sft_step", "update"] + (["ref_logprobs"] if full.algorithm.needs_ref_logprobs else [])
   names += ["prefill", "decode"]
   state = per_chip_bytes(full.train_state())
@@ -217,7 +225,8 @@ def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_
         flops_per_chip=rl.extrapolate_layers(one["flops"], two["flops"], L),
         bytes_per_chip=rl.extrapolate_layers(one["bytes"], two["bytes"], L),
         reported_flops_per_chip=looped["flops"], expected_flops=expected,
-        compile_s=time.perf_counter() - t0)
+        compile_s=time.perf_counter() - t0,
+        chips=(host_mesh if name in ("prefill", "decode") else mesh).devices.size)
     log(f"[aot] {config_name}: {name} compiled in {report.compile_s:.0f}s, "
         f"{report.total_bytes / 2**30:.2f} GiB per chip")
     reports.append(report)

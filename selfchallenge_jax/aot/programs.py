@@ -58,12 +58,13 @@ class RunPrograms:
   """The programs of one run config on one mesh (model may be a probe variant of the plan's)."""
 
   def __init__(self, config: ml_collections.ConfigDict, plan: AotPlan, model: LlamaConfig,
-               mesh: Mesh):
+               mesh: Mesh, sampling_mesh: Mesh | None = None):
+    """`sampling_mesh`: where one host's sampler runs (its block of `mesh`; default `mesh`)."""
     self.config, self.plan, self.model, self.mesh = config, plan, model, mesh
     self.algorithm = algorithm_from_config(config.rl)
     self.optimizer, _ = optimizer_from_config(config.rl, model.frozen_layers)
     self.train = TrainSpec(model, self.optimizer, mesh)
-    self.sampling = sampling_programs.SamplingSpec(config=model, mesh=mesh,
+    self.sampling = sampling_programs.SamplingSpec(config=model, mesh=sampling_mesh or mesh,
                                                    cache_len=plan.cache_len)
 
   # ---- resident buffers ------------------------------------------------------------------------

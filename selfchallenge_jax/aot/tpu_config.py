@@ -38,6 +38,15 @@ class AotPlan:
     return self.mesh_shape[0] * self.mesh_shape[1]
 
   @property
+  def chips_per_host(self) -> int:
+    return self.topology.num_chips // self.topology.num_hosts
+
+  @property
+  def host_batch_parallel(self) -> int:
+    """A host's sampling block splits its slots over this many devices (its chips / tensor)."""
+    return self.chips_per_host // self.mesh_shape[2]
+
+  @property
   def mesh_dict(self) -> dict[str, int]:
     return dict(zip(MESH_AXES, self.mesh_shape))
 
@@ -83,11 +92,20 @@ def make_plan(config: ml_collections.ConfigDict) -> AotPlan:
                  sft_rows=_round_up(max(config.bootstrap.batch_tokens // config.bootstrap.max_len,
                                         1), mesh_shape[0] * mesh_shape[1]),
                  sft_len=config.bootstrap.max_len)
-  for what, n in (("rl.tasks_per_batch x rl.group_size", plan.update_batch),
-                  ("sampling.num_slots", plan.num_slots)):
-    if n % plan.batch_parallel:
-      raise ValueError(f"{what} = {n} is not a multiple of data x fsdp = {plan.batch_parallel}: "
-                       "the batch would be replicated instead of split")
+  # Each host samples num_slots rows on its own chips (a block of the mesh spanning the tensor
+  # axis: distributed/hosts.host_block) and its share of every update batch.
+  # (With tensor dividing a host's chips, a row count data x fsdp divides also splits over hosts.)
+  tensor = mesh_shape[2]
+  if tensor > plan.chips_per_host or plan.chips_per_host % tensor:
+    raise ValueError(f"config.mesh {mesh_shape}: the tensor axis ({tensor}) must divide a host's "
+                     f"{plan.chips_per_host} chips: each host samples on its own chips")
+  for what, n, parallel in (
+      ("rl.tasks_per_batch x rl.group_size", plan.update_batch, plan.batch_parallel),
+      ("sampling.num_slots (per host)", plan.num_slots, plan.host_batch_parallel)):
+    if n % parallel:
+      raise ValueError(f"{what} = {n} is not a multiple of its batch-parallel devices "
+                       f"({parallel}): the batch would be replicated instead of split")
+
   if plan.cache_len > model.max_seq_len:
     raise ValueError(f"sampling.cache_len {plan.cache_len} exceeds the model's max_seq_len "
                      f"{model.max_seq_len}")

@@ -35,12 +35,19 @@ def resolve_mesh_shape(shape: Sequence[int], num_devices: int) -> tuple[int, ...
 def make_mesh(shape: Sequence[int] = (1, -1, 1), devices: Sequence[jax.Device] | None = None) -> Mesh:
   """A Mesh over `devices` (default: all) with axes (data, fsdp, tensor).
 
-  jax.make_mesh orders devices for the physical topology (ICI rings on TPU); an explicit device
-  list (e.g. AOT topology devices) is reshaped as given.
+  Devices of several processes (hosts) are ordered process-major, so each host's devices are one
+  contiguous block of the mesh spanning the tensor axis: a host samples on its own block
+  (distributed/hosts.host_block). jax.make_mesh's physical order interleaves the hosts of a TPU
+  slice (v5p-64 at (1, 16, 2): host 0's chips are not a block), and the run could not start.
+  One process: jax.make_mesh's order for the physical topology (ICI rings on TPU); an explicit
+  device list is reshaped as given.
   """
   if devices is None:
     devices = jax.devices()
   shape = resolve_mesh_shape(shape, len(devices))
+  if len({d.process_index for d in devices}) > 1:
+    ordered = sorted(devices, key=lambda d: (d.process_index, d.id))
+    return Mesh(np.asarray(ordered).reshape(shape), MESH_AXES)
   if list(devices) == list(jax.devices()):
     return jax.make_mesh(shape, MESH_AXES, axis_types=(jax.sharding.AxisType.Auto,) * 3)
   return Mesh(np.asarray(devices).reshape(shape), MESH_AXES)
