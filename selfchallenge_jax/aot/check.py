@@ -183,14 +183,18 @@ def _expected(name: str, plan: AotPlan) -> tuple[float, str]:
 
 def run_check(config: ml_collections.ConfigDict, devices: Sequence[Any], config_name: str,
               log=print) -> CheckResult:
-  """Compiles sft_step, update, [ref_logprobs], prefill and decode for the config's plan."""
+  """Compiles [sft_step], update, [ref_logprobs], prefill and decode for the config's plan (the
+  SFT step when the bootstrap has one: bootstrap.copy_steps + steps > 0, as pipeline/bootstrap.py
+  builds it; 0 keeps a pretrained start as loaded)."""
   plan = make_plan(config)
   mesh = make_aot_mesh(plan, devices)
   host_mesh = sampling_mesh(mesh)
   full = RunPrograms(config, plan, plan.model, mesh, host_mesh)
   probes = [RunPrograms(config, plan, plan.model.replace(num_layers=n, unroll_layers=True), mesh,
                         host_mesh) for n in (1, 2)]
-  names = ["sft_step", "update"] + (["ref_logprobs"] if full.algorithm.needs_ref_logprobs else [])
+  boot = config.bootstrap
+  names = ["sft_step"] if boot.get("copy_steps", 0) + boot.steps > 0 else []
+  names += ["update"] + (["ref_logprobs"] if full.algorithm.needs_ref_logprobs else [])
   names += ["prefill", "decode"]
   state = per_chip_bytes(full.train_state())
   sampling = per_chip_bytes(full.sampling_params())

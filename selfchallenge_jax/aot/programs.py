@@ -107,8 +107,8 @@ class RunPrograms:
                                                    batch.positions, batch.attention_mask, picked))
 
   def sft_step(self) -> CompileTarget:
-    """The bootstrap's SFT step on a batch of its token budget at max_len (LM head on every
-    position: the widest a demo batch asks for)."""
+    """The bootstrap's SFT step on its largest demo batch (plan.sft_rows x sft_len:
+    tpu_config.sft_batch), the LM head on every position (the widest a demo batch asks for)."""
     boot = self.config.bootstrap
     optimizer, _ = sft_optimizer_from_config(boot, self.model.frozen_layers)
     spec = TrainSpec(self.model, optimizer, self.mesh)

@@ -30,8 +30,8 @@ class AotPlan:
   prefill_len: int
   chunk_steps: int
   head_positions: int              # LM-head positions per update row (sampling budget, <= T - 1)
-  sft_rows: int                    # the bootstrap SFT batch: its token budget at max_len, rows
-  sft_len: int                     # a multiple of data x fsdp; max_len tokens
+  sft_rows: int                    # the bootstrap's largest SFT batch (sft_batch): rows, a
+  sft_len: int                     # multiple of data x fsdp, of sft_len tokens (<= max_len)
 
   @property
   def batch_parallel(self) -> int:
@@ -62,6 +62,21 @@ def _round_up(n: int, multiple: int) -> int:
   return -(-n // multiple) * multiple
 
 
+def sft_batch(batch_tokens: int, length_multiple: int, max_len: int,
+              row_multiple: int) -> tuple[int, int]:
+  """(rows, length) of the bootstrap's largest SFT batch: of pipeline/demo_batches.DemoBatches'
+  length buckets (multiples of length_multiple, capped at max_len), each holding batch_tokens //
+  bucket rows rounded up to row_multiple (data x fsdp), the one with the most tokens (the longer on
+  a tie). The rounding makes a bucket just under max_len the largest: 7936 x 48 rows on a 16-way
+  batch, against 8192 x 32."""
+  def rows(length: int) -> int:
+    return _round_up(max(batch_tokens // length, 1), row_multiple)
+  buckets = {min(n, max_len) for n in range(length_multiple, max_len + length_multiple,
+                                             length_multiple)}
+  length = max(buckets, key=lambda n: (rows(n) * n, n))
+  return rows(length), length
+
+
 def make_plan(config: ml_collections.ConfigDict) -> AotPlan:
   """Checks the config's TPU section against itself and the model; a clear ValueError if not."""
   if "tpu" not in config:
@@ -83,15 +98,15 @@ def make_plan(config: ml_collections.ConfigDict) -> AotPlan:
     raise ValueError(f"config.mesh {tuple(config.mesh)} does not fit topology {topology.name} "
                      f"({topology.num_chips} devices): {e}") from e
   model = model_config(config)
-  s, rl = config.sampling, config.rl
+  s, rl, boot = config.sampling, config.rl, config.bootstrap
+  sft_rows, sft_len = sft_batch(boot.batch_tokens, boot.length_multiple, boot.max_len,
+                                mesh_shape[0] * mesh_shape[1])
   plan = AotPlan(topology=topology, mesh_shape=mesh_shape, model=model,
                  update_batch=rl.tasks_per_batch * rl.group_size, seq_len=s.cache_len,
                  num_slots=s.num_slots, cache_len=s.cache_len, prefill_len=config.aot.prefill_len,
                  chunk_steps=s.chunk_steps,
                  head_positions=min(s.max_episode_tokens, s.cache_len - 1),
-                 sft_rows=_round_up(max(config.bootstrap.batch_tokens // config.bootstrap.max_len,
-                                        1), mesh_shape[0] * mesh_shape[1]),
-                 sft_len=config.bootstrap.max_len)
+                 sft_rows=sft_rows, sft_len=sft_len)
   # Each host samples num_slots rows on its own chips (a block of the mesh spanning the tensor
   # axis: distributed/hosts.host_block) and its share of every update batch.
   # (With tensor dividing a host's chips, a row count data x fsdp divides also splits over hosts.)
@@ -109,8 +124,8 @@ def make_plan(config: ml_collections.ConfigDict) -> AotPlan:
   if plan.cache_len > model.max_seq_len:
     raise ValueError(f"sampling.cache_len {plan.cache_len} exceeds the model's max_seq_len "
                      f"{model.max_seq_len}")
-  if plan.sft_len > model.max_seq_len:
-    raise ValueError(f"bootstrap.max_len {plan.sft_len} exceeds the model's max_seq_len "
+  if boot.max_len > model.max_seq_len:
+    raise ValueError(f"bootstrap.max_len {boot.max_len} exceeds the model's max_seq_len "
                      f"{model.max_seq_len}")
   if not 0 < plan.prefill_len <= plan.cache_len:
     raise ValueError(f"aot.prefill_len {plan.prefill_len} must be in (0, cache_len]")

@@ -147,6 +147,28 @@ def test_tpu_configs_are_valid_launch_configs():
   assert chips_seen == {"v4", "v5e", "v5p"}
 
 
+@pytest.mark.parametrize("path", TPU_CONFIGS, ids=lambda p: p.stem)
+def test_aot_sft_step_is_the_largest_batch_the_bootstrap_forms(path):
+  """AOT's SFT batch is the one with the most tokens of those DemoBatches forms for the config's
+  mesh (one demo per length bucket): rows rounded up to data x fsdp make a bucket just under
+  max_len larger than max_len's own batch (v5p-64: 48 x 7936 tokens, not 32 x 8192)."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  from selfchallenge_jax.pipeline.demo_batches import DemoBatches  # pylint: disable=import-outside-toplevel
+  config = load(path)
+  plan = make_plan(config)
+  boot = config.bootstrap
+  lengths = sorted(set(range(boot.length_multiple, boot.max_len + 1, boot.length_multiple))
+                   | {boot.max_len})
+  batches = DemoBatches([(np.ones(n, np.int32), np.ones(n, np.float32)) for n in lengths],
+                        batch_tokens=boot.batch_tokens, length_multiple=boot.length_multiple,
+                        max_len=boot.max_len, rng=np.random.default_rng(0),
+                        row_multiple=plan.batch_parallel)
+  length, rows = max(batches.rows.items(), key=lambda item: (item[0] * item[1], item[0]))
+  assert (plan.sft_rows, plan.sft_len) == (rows, length)
+  if path.stem == "llama31_8b_v5p64":
+    assert (plan.sft_rows, plan.sft_len) == (48, 7936)
+
+
 # ---- report ------------------------------------------------------------------------------------
 def _program(name, total_gib, ratio):
   b = int(total_gib * 2**30)

@@ -154,3 +154,15 @@ def test_aot_check_runs_every_program_on_a_cpu_mesh(monkeypatch):
   assert [p["name"] for p in d["programs"]] == ["sft_step", "update", "prefill", "decode"]
   for p in d["programs"]:
     assert 0.85 < p["flops_ratio"] < 1.2, p
+
+
+def test_aot_check_compiles_no_sft_step_when_the_bootstrap_has_none(monkeypatch):
+  """bootstrap.steps = copy_steps = 0 (a pretrained start kept as loaded): the run builds no SFT
+  step, so the check compiles none (the SFT optimizer refuses a schedule of 0 steps)."""
+  from selfchallenge_jax.aot import check
+  monkeypatch.setattr(check, "PROBE_COMPILER_OPTIONS", {})     # TPU-only options
+  config = _run_config()
+  config.bootstrap.update(steps=0, copy_steps=0)
+  d = check.run_check(config, jax.devices()[:8], "tiny-cpu", log=lambda _: None).to_json()
+  assert [p["name"] for p in d["programs"]] == ["update", "prefill", "decode"]
+  assert d["failures"] == []
