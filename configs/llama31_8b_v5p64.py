@@ -6,8 +6,8 @@
 
 Mesh 1 x 16 x 2: FSDP over 16, tensor 2 keeps the sampler's params copy (replicated over fsdp) at
 half the model per chip. 16 slots per host: a host samples on its own 4 chips, and at 64 slots the
-2048-token prefill needs 113 GB of temporaries per chip (AOT, RESULTS.md); at 16 every program
-fits with >= 27% headroom. The long context: all four families. The rest: configs/tpu_pod.py.
+2048-token prefill needs 113 GB of temporaries per chip (AOT, RESULTS.md); at 16 prefill and
+decode fit (42 / 34 GiB). The SFT step at its largest demo batch does not yet (97 GiB, RESULTS.md). The long context: all four families. The rest: configs/tpu_pod.py.
 """
 
 import ml_collections
