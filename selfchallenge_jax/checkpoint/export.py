@@ -9,10 +9,9 @@ import jax
 import numpy as np
 from absl import logging
 from etils import epath
-from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
-from selfchallenge_jax.checkpoint.hf_export import export_hf
+from selfchallenge_jax.checkpoint.hf_export import export_hf, on_host
 from selfchallenge_jax.checkpoint.manager import Checkpointer
 from selfchallenge_jax.checkpoint.tokenizer_files import copy_tokenizer_files, find_tokenizer_dir
 from selfchallenge_jax.model.config import LlamaConfig
@@ -70,9 +69,7 @@ def policy_logits(params: Any, config: LlamaConfig, token_ids: Sequence[int]) ->
   positions = np.arange(tokens.shape[1], dtype=np.int32)[None]
   logits = jax.jit(llama.forward, static_argnums=4)(params, tokens, positions,
                                                      np.ones_like(tokens, bool), config)
-  if not logits.is_fully_addressable:
-    logits = multihost_utils.process_allgather(logits, tiled=True)
-  return np.asarray(logits, np.float32)
+  return on_host(logits).astype(np.float32, copy=False)
 
 
 def check_hf_export(hf_dir: str, our_logits: np.ndarray, token_ids: Sequence[int]

@@ -36,11 +36,11 @@ def _hf_tensors(params: dict, config: LlamaConfig, dtype: np.dtype, keys: set[st
     value = _leaf(params, mapping)
     for i, key in enumerate(hf_keys.hf_keys(mapping, config)):
       if key in keys:
-        ours = _on_host(value[i] if mapping.per_layer else value)
+        ours = on_host(value[i] if mapping.per_layer else value)
         yield key, np.ascontiguousarray(mapping.to_hf(ours, config).astype(dtype, copy=False))
 
 
-def _on_host(x: Any) -> np.ndarray:
+def on_host(x: Any) -> np.ndarray:
   """A whole tensor on this host; an array spanning processes is gathered (all processes call)."""
   if isinstance(x, jax.Array) and not x.is_fully_addressable:
     return np.asarray(multihost_utils.process_allgather(x, tiled=True))

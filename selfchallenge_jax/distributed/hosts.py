@@ -120,9 +120,14 @@ class HostGroup:
       return batch
     return jax.tree.map(self._global_array, batch, shardings)
 
+  def global_shapes(self, batch: Any) -> Any:
+    """The global arrays' shapes (ShapeDtypeStructs) of a per-host batch: its rows x processes."""
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(
+        (np.shape(x)[0] * self.process_count,) + np.shape(x)[1:], np.asarray(x).dtype), batch)
+
   def _global_array(self, local: np.ndarray, sharding: NamedSharding) -> jax.Array:
     rows = local.shape[0]
-    global_shape = (rows * self.process_count,) + local.shape[1:]
+    global_shape = self.global_shapes(local).shape
     starts = {idx[0].start or 0 for idx in
               sharding.addressable_devices_indices_map(global_shape).values()}
     first = self.row_offset(rows)

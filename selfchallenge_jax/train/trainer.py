@@ -164,10 +164,8 @@ class Trainer:
 
   def _learn_full(self, batch: RolloutBatch) -> tuple[float, float, dict[str, float]]:
     """mu updates on the whole (global) batch; (reference-logprob s, update s, metrics)."""
-    rows = len(batch.tokens) * self.hosts.process_count          # the global batch's shardings
-    batch = self.hosts.global_batch(batch, batch_shardings(jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct((rows,) + np.shape(x)[1:], np.asarray(x).dtype), batch),
-        self.mesh))
+    batch = self.hosts.global_batch(batch, batch_shardings(self.hosts.global_shapes(batch),
+                                                           self.mesh))
     t1 = time.perf_counter()
     if self.algorithm.needs_ref_logprobs:
       batch = dataclasses.replace(batch, ref_logprobs=self.programs.ref_logprobs(self.ref_params,

@@ -27,22 +27,22 @@ def _hf_dir_without_vocab(tmp_path):
   return d
 
 
+def _tiny_main(override):
+  """launch.main on configs/tiny_cpu.py with one bad override."""
+  return lambda t: ("launch.main", "--config=configs/tiny_cpu.py", f"--workdir={t / 'out'}",
+                    override)
+
+
 CASES = {
     "main_missing_config": lambda t: ("launch.main", "--config=configs/no_such_config.py",
                                       f"--workdir={t / 'out'}"),
-    "main_unknown_phase": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
-                                     f"--workdir={t / 'out'}", "--config.phases=bootstrap,nope"),
-    "main_unknown_config_field": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
-                                            f"--workdir={t / 'out'}", "--config.rl.nope=1"),
+    "main_unknown_phase": _tiny_main("--config.phases=bootstrap,nope"),
+    "main_unknown_config_field": _tiny_main("--config.rl.nope=1"),
     # Values a phase would reject only after the bootstrap's minutes of compute.
-    "main_bad_slots": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
-                                 f"--workdir={t / 'out'}", "--config.sampling.num_slots=-4"),
-    "main_unknown_algorithm": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
-                                         f"--workdir={t / 'out'}", "--config.rl.algorithm=ppo"),
-    "main_unknown_family": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
-                                      f"--workdir={t / 'out'}", "--config.families=calculation,x"),
-    "main_bad_group_size": lambda t: ("launch.main", "--config=configs/tiny_cpu.py",
-                                      f"--workdir={t / 'out'}", "--config.rl.group_size=0"),
+    "main_bad_slots": _tiny_main("--config.sampling.num_slots=-4"),
+    "main_unknown_algorithm": _tiny_main("--config.rl.algorithm=ppo"),
+    "main_unknown_family": _tiny_main("--config.families=calculation,x"),
+    "main_bad_group_size": _tiny_main("--config.rl.group_size=0"),
     "convert_config_without_vocab_size": lambda t: (
         "launch.convert_hf", f"--hf_dir={_hf_dir_without_vocab(t)}", f"--out={t / 'out'}"),
     "convert_missing_gguf": lambda t: ("launch.convert_hf", f"--gguf={t / 'none.gguf'}",
